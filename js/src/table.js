@@ -1,0 +1,272 @@
+// Pure table logic (no DOM): columns, sorting on raw values, filter chips and search.
+
+/**
+ * A compact row as the Python side sends it (docs/architecture.md, "Row dict").
+ * @typedef {{
+ *   id: string, name?: string|null, unique?: string|null, provider?: string|null,
+ *   foundation?: string|null, cloud?: boolean|null, downloaded?: boolean|null,
+ *   downloading?: boolean|null, loaded?: boolean|null, custom?: boolean|null, cpu?: boolean|null,
+ *   bytes?: number|null, ram?: number|null, parameters?: number|null, quantization?: string|null,
+ *   max_tokens?: number|null, version?: string|null, type?: string|null, usage?: string|null,
+ *   description?: string|null, state?: string|null
+ * }} Row
+ */
+
+/** @typedef {{column: string|null, descending: boolean}} SortSpec */
+
+/**
+ * Sortable columns, keyed by the DataFrame column they sort (the testability contract).
+ * `kind` picks the comparison: text (case-insensitive, numeric-aware), number, bool, state.
+ */
+export const COLUMNS = [
+  { key: "name", label: "Name", kind: "text" },
+  { key: "provider", label: "Provider", kind: "text" },
+  { key: "cloud", label: "Where", kind: "bool" },
+  { key: "state", label: "State", kind: "state" },
+  { key: "bytes", label: "Size", kind: "number", numeric: true },
+  { key: "ram", label: "RAM", kind: "number", numeric: true },
+  { key: "parameters", label: "Params", kind: "number", numeric: true },
+  { key: "quantization", label: "Quant", kind: "text" },
+  { key: "max_tokens", label: "Context", kind: "number", numeric: true },
+];
+
+export const COLUMN_KEYS = COLUMNS.map((c) => c.key);
+
+/** State order for sorting ascending: the most "ready" first. Unknown values follow, by text. */
+export const STATE_ORDER = ["loaded", "downloading", "downloaded", "available", "cloud"];
+const STATE_RANK = new Map(STATE_ORDER.map((s, i) => [s, i]));
+
+/** Filter chips, in toolbar order. */
+export const FILTERS = [
+  { key: "all", label: "All" },
+  { key: "local", label: "Local" },
+  { key: "cloud", label: "Cloud" },
+  { key: "downloaded", label: "Downloaded" },
+  { key: "loaded", label: "Loaded" },
+  { key: "custom", label: "Custom" },
+];
+export const FILTER_KEYS = FILTERS.map((f) => f.key);
+
+/** Fields the search box looks into. */
+export const SEARCH_FIELDS = [
+  "name",
+  "unique",
+  "provider",
+  "foundation",
+  "quantization",
+  "description",
+];
+
+/** @param {unknown} v */
+function isMissing(v) {
+  return v === null || v === undefined || v === "" || (typeof v === "number" && Number.isNaN(v));
+}
+
+/**
+ * Sort key of a text: case- and accent-insensitive, digit runs compared as numbers
+ * ("Llama 9B" < "Llama 10B"). Plain `<` on these keys is much faster than Intl.Collator.
+ * @param {unknown} v
+ */
+export function textKey(v) {
+  return String(v)
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/\d+/g, (d) => d.replace(/^0+(?=\d)/, "").padStart(16, "0"));
+}
+
+/**
+ * The ascending sort key of a present (non-missing) raw value of one column kind.
+ * @param {any} v @param {string} kind @returns {number | string}
+ */
+function sortKey(v, kind) {
+  switch (kind) {
+    case "number":
+      return Number(v);
+    case "bool":
+      return v ? 1 : 0; // false (local) before true (cloud)
+    case "state": {
+      const rank = STATE_RANK.get(v);
+      return rank !== undefined ? String(rank) : `${STATE_ORDER.length}${textKey(v)}`;
+    }
+    default:
+      return textKey(v);
+  }
+}
+
+/** @param {SortSpec} sort */
+function columnKind(sort) {
+  const col = COLUMNS.find((c) => c.key === sort.column);
+  return col ? col.kind : "text";
+}
+
+/**
+ * Normalise a sort trait value ({column, descending}) into a SortSpec; unknown columns -> none.
+ * @param {unknown} value
+ * @returns {SortSpec}
+ */
+export function normalizeSort(value) {
+  const v = /** @type {any} */ (value) || {};
+  const column = typeof v.column === "string" && COLUMN_KEYS.includes(v.column) ? v.column : null;
+  return { column, descending: Boolean(column && v.descending) };
+}
+
+/** @param {unknown} value @returns {string} a known filter key ("all" when unknown) */
+export function normalizeFilter(value) {
+  return typeof value === "string" && FILTER_KEYS.includes(value) ? value : "all";
+}
+
+/**
+ * Next sort after clicking a column header: a new column sorts ascending, the same one toggles.
+ * @param {SortSpec} current @param {string} column @returns {SortSpec}
+ */
+export function nextSort(current, column) {
+  if (current.column === column) return { column, descending: !current.descending };
+  return { column, descending: false };
+}
+
+/**
+ * A comparator for one sort spec: raw values, missing values last in BOTH directions.
+ * @param {SortSpec} sort @returns {(a: Row, b: Row) => number}
+ */
+export function makeComparator(sort) {
+  const column = sort && sort.column;
+  if (!column) return () => 0;
+  const kind = columnKind(sort);
+  const sign = sort.descending ? -1 : 1;
+  return (a, b) => {
+    const va = /** @type {any} */ (a)[column];
+    const vb = /** @type {any} */ (b)[column];
+    const ma = isMissing(va);
+    const mb = isMissing(vb);
+    if (ma || mb) return ma === mb ? 0 : ma ? 1 : -1;
+    const ka = sortKey(va, kind);
+    const kb = sortKey(vb, kind);
+    return ka < kb ? -sign : ka > kb ? sign : 0;
+  };
+}
+
+/**
+ * Compare two rows on one column (see makeComparator).
+ * @param {Row} a @param {Row} b @param {SortSpec} sort
+ */
+export function compareRows(a, b, sort) {
+  return makeComparator(sort)(a, b);
+}
+
+/**
+ * Stable sort on raw values (bytes, not "4.1 GB"); missing values last either way.
+ * Keys are computed once per row. Returns a new array; with no sort column, the input order.
+ * @template {Row} T
+ * @param {T[]} rows @param {SortSpec} sort @returns {T[]}
+ */
+export function sortRows(rows, sort) {
+  if (!sort || !sort.column) return rows.slice();
+  const column = sort.column;
+  const kind = columnKind(sort);
+  const sign = sort.descending ? -1 : 1;
+  /** @type {{row: T, i: number, key: number | string}[]} */
+  const present = [];
+  /** @type {T[]} */
+  const missing = [];
+  for (let i = 0; i < rows.length; i++) {
+    const v = /** @type {any} */ (rows[i])[column];
+    if (isMissing(v)) missing.push(rows[i]);
+    else present.push({ row: rows[i], i, key: sortKey(v, kind) });
+  }
+  present.sort((x, y) => (x.key < y.key ? -sign : x.key > y.key ? sign : x.i - y.i));
+  const out = present.map((x) => x.row);
+  for (const r of missing) out.push(r);
+  return out;
+}
+
+/**
+ * Does a row pass a filter chip?
+ * @param {Row} row @param {string} filter
+ */
+export function matchesFilter(row, filter) {
+  switch (filter) {
+    case "local":
+      return !row.cloud;
+    case "cloud":
+      return Boolean(row.cloud);
+    case "downloaded":
+      return Boolean(row.downloaded) || row.state === "downloaded" || row.state === "loaded";
+    case "loaded":
+      return Boolean(row.loaded) || row.state === "loaded";
+    case "custom":
+      return Boolean(row.custom);
+    default:
+      return true;
+  }
+}
+
+/**
+ * The lower-cased field texts the search looks into (cache it per row).
+ * @param {Row} row @returns {string[]}
+ */
+export function searchText(row) {
+  /** @type {string[]} */
+  const out = [];
+  for (const f of SEARCH_FIELDS) {
+    const v = /** @type {any} */ (row)[f];
+    if (v !== null && v !== undefined && v !== "") out.push(String(v).toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * The search needle(s): the whole query, trimmed and lower-cased, as one substring (the same
+ * rule as the Python side's `select_models`, so the table and `to_dataframe()` agree).
+ * Returns [] for an empty query.
+ * @param {string | null | undefined} query @returns {string[]}
+ */
+export function searchTerms(query) {
+  const needle = String(query || "").trim().toLowerCase();
+  return needle ? [needle] : [];
+}
+
+/**
+ * Case-insensitive substring search over name, unique, provider, foundation, quantization and
+ * description (a match inside one field; the needle never spans two fields).
+ * @param {Row | string[]} rowOrFields a row, or its precomputed searchText
+ * @param {string[] | string} terms searchTerms(query), or the raw query
+ */
+export function matchesSearch(rowOrFields, terms) {
+  const t = typeof terms === "string" ? searchTerms(terms) : terms;
+  if (t.length === 0) return true;
+  const fields = Array.isArray(rowOrFields) ? rowOrFields : searchText(rowOrFields);
+  for (const term of t) {
+    let found = false;
+    for (const f of fields) {
+      if (f.includes(term)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+/**
+ * Rows that pass both the filter chip and the search, in the given order.
+ * @template {Row} T
+ * @param {T[]} rows @param {string} filter @param {string} query @returns {T[]}
+ */
+export function filterRows(rows, filter, query) {
+  const terms = searchTerms(query);
+  return rows.filter((r) => matchesFilter(r, filter) && matchesSearch(r, terms));
+}
+
+/**
+ * How many rows each filter chip would show.
+ * @param {Row[]} rows @returns {Record<string, number>}
+ */
+export function filterCounts(rows) {
+  /** @type {Record<string, number>} */
+  const counts = {};
+  for (const f of FILTER_KEYS) counts[f] = 0;
+  for (const r of rows) for (const f of FILTER_KEYS) if (matchesFilter(r, f)) counts[f] += 1;
+  return counts;
+}

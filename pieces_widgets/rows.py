@@ -1,0 +1,187 @@
+"""Pure helpers that turn client objects into the widget's display state (no I/O, no traits)."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+ROW_FIELDS = (
+    "id", "name", "unique", "provider", "foundation", "cloud", "downloaded", "downloading",
+    "loaded", "custom", "cpu", "bytes", "ram", "parameters", "quantization", "max_tokens",
+    "version", "type", "usage", "description",
+)  # fmt: skip
+
+FILTERS: dict[str, Callable[[Any], bool]] = {
+    "all": lambda m: True,
+    "local": lambda m: not m.cloud,
+    "cloud": lambda m: bool(m.cloud),
+    "downloaded": lambda m: bool(m.downloaded),
+    "loaded": lambda m: bool(m.loaded),
+    "custom": lambda m: bool(m.custom),
+}
+SEARCH_FIELDS = ("name", "unique", "provider", "foundation", "quantization", "description")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe scalar: enums/odd objects become strings, NaN becomes None."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    return str(value)
+
+
+def model_row(model: Any) -> dict[str, Any]:
+    """The compact row the frontend renders for one model."""
+    row = {field: _plain(getattr(model, field, None)) for field in ROW_FIELDS}
+    for flag in ("cloud", "downloaded", "downloading", "loaded", "custom", "cpu"):
+        row[flag] = bool(row[flag])
+    row["state"] = model.state
+    return row
+
+
+def model_rows(models: Iterable[Any]) -> list[dict[str, Any]]:
+    return [model_row(m) for m in models]
+
+
+def select_models(models: Sequence[Any], filter: str = "all", search: str = "") -> list[Any]:
+    """The models a user sees for a filter chip and a search text (same rules as the frontend)."""
+    try:
+        keep = FILTERS[filter]
+    except KeyError:
+        raise ValueError(f"unknown filter {filter!r}; choose one of {', '.join(FILTERS)}") from None
+    needle = search.strip().casefold()
+    out = []
+    for m in models:
+        if not keep(m):
+            continue
+        if needle and not any(
+            needle in str(getattr(m, f, None) or "").casefold() for f in SEARCH_FIELDS
+        ):
+            continue
+        out.append(m)
+    return out
+
+
+def progress_entry(progress: Any) -> dict[str, Any]:
+    """The per-model progress dict the frontend shows (rounded: fewer bytes on the wire)."""
+
+    def rnd(value: Any, digits: int) -> Any:
+        return None if value is None else round(float(value), digits)
+
+    return {
+        "status": str(progress.status),
+        "percentage": rnd(progress.percentage, 2),
+        "bytes_done": progress.bytes_done,
+        "bytes_total": progress.bytes_total,
+        "speed": rnd(progress.speed, 0),
+        "eta": rnd(progress.eta, 1),
+        "stalled": bool(progress.stalled),
+        "terminal": bool(progress.terminal),
+    }
+
+
+def merge_progress(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Progress never goes back within one download, whatever order updates arrive in."""
+    if old and not new.get("terminal") and not old.get("terminal"):
+        before, after = old.get("percentage"), new.get("percentage")
+        if before is not None and (after is None or after < before):
+            new = {**new, "percentage": before, "bytes_done": old.get("bytes_done")}
+    return new
+
+
+class Throttle:
+    """At most one send per `interval` seconds; urgent (terminal) updates go at once."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last = -math.inf
+
+    def delay(self, now: float, urgent: bool = False) -> float:
+        """Seconds to wait before the next send is allowed (0: send now)."""
+        if urgent:
+            return 0.0
+        return max(0.0, self.last + self.interval - now)
+
+    def mark(self, now: float) -> None:
+        self.last = now
+
+
+# -- formatting for the text / HTML representations --------------------------------------------
+
+
+def format_bytes(n: int | None) -> str:
+    """Decimal units, like the server's readable strings (4.69 GB)."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1000
+    return f"{value:.2f} TB"  # pragma: no cover
+
+
+def summary_line(models: Sequence[Any]) -> str:
+    """`27 models · 14 local, 3 on disk (12.40 GB) · 1 loaded (about 8.59 GB RAM)`."""
+    local = [m for m in models if not m.cloud]
+    on_disk = [m for m in local if m.downloaded]
+    loaded = [m for m in models if m.loaded]
+    disk = sum(m.bytes or 0 for m in on_disk)
+    ram = sum(m.ram or 0 for m in loaded)
+    parts = [
+        f"{len(models)} model{'s' if len(models) != 1 else ''}",
+        f"{len(local)} local, {len(on_disk)} on disk ({format_bytes(disk)})",
+        f"{len(loaded)} loaded" + (f" (about {format_bytes(ram)} RAM)" if loaded else ""),
+    ]
+    return " · ".join(parts)
+
+
+TABLE_COLUMNS = (
+    ("Name", lambda m: m.name),
+    ("Tag", lambda m: m.unique or ""),
+    ("Provider", lambda m: m.provider or ""),
+    ("State", lambda m: m.state),
+    ("Size", lambda m: format_bytes(m.bytes)),
+    ("RAM", lambda m: format_bytes(m.ram)),
+    ("Params", lambda m: "" if m.parameters is None else f"{m.parameters:g}B"),
+    ("Quant", lambda m: m.quantization or ""),
+    ("Context", lambda m: "" if m.max_tokens is None else f"{m.max_tokens:,}"),
+)
+
+
+def _cells(m: Any) -> list[str]:
+    return [str(get(m) or "") for _, get in TABLE_COLUMNS]
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())  # no control characters or newlines in a text table
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def text_table(models: Sequence[Any], limit: int = 50) -> str:
+    """A fixed-width table for terminals and plain-text outputs."""
+    header = [name for name, _ in TABLE_COLUMNS]
+    rows = [[_clip(c, 36) for c in _cells(m)] for m in models[:limit]]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    if len(models) > limit:
+        lines.append(f"… and {len(models) - limit} more")
+    return "\n".join(lines)
+
+
+def html_table(models: Sequence[Any], title: str, limit: int = 200) -> str:
+    """A static, escaped HTML table for nbviewer, GitHub and exported HTML."""
+    esc = html.escape
+    head = "".join(f"<th>{esc(name)}</th>" for name, _ in TABLE_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in _cells(m)) + "</tr>" for m in models[:limit]
+    )
+    more = f"<p>… and {len(models) - limit} more</p>" if len(models) > limit else ""
+    return (
+        f'<div class="pieces-mm-static"><p><strong>{esc(title)}</strong></p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}</div>"
+    )

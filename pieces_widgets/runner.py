@@ -1,0 +1,109 @@
+"""Where the widget's coroutines run.
+
+Inside a Jupyter kernel a cell runs on the kernel's asyncio loop, so the widget's work must be tasks on
+that loop (a blocking call there freezes every task). Outside a kernel (scripts, pytest) no loop runs,
+so the work goes to one private loop in a daemon thread, shared by the whole process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_background: asyncio.AbstractEventLoop | None = None
+_background_lock = threading.Lock()
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide private loop (started on first use, lives as long as the process)."""
+    global _background
+    with _background_lock:
+        if _background is None or _background.is_closed():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            threading.Thread(target=run, name="pieces-widgets-loop", daemon=True).start()
+            ready.wait()
+            _background = loop
+        return _background
+
+
+class Runner:
+    """Spawns coroutines as strongly referenced tasks on one loop, from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, kernel: bool) -> None:
+        self.loop = loop
+        self.kernel = kernel  # True: the caller's own running loop (a kernel); False: background
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._thread_id: int | None = None if not kernel else threading.get_ident()
+
+    @classmethod
+    def for_caller(cls) -> Runner:
+        """The caller's running loop if there is one (a kernel cell), else the background loop."""
+        try:
+            return cls(asyncio.get_running_loop(), kernel=True)
+        except RuntimeError:
+            return cls(background_loop(), kernel=False)
+
+    def in_loop_thread(self) -> bool:
+        if self.kernel:
+            return threading.get_ident() == self._thread_id
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Start `coro` on the runner's loop and keep a strong reference until it ends."""
+        if self.in_loop_thread():
+            return self._track(self.loop.create_task(coro))
+        made: concurrent.futures.Future[asyncio.Task[T]] = concurrent.futures.Future()
+
+        def create() -> None:
+            made.set_result(self._track(self.loop.create_task(coro)))
+
+        self.loop.call_soon_threadsafe(create)
+        return made.result()
+
+    def _track(self, task: asyncio.Task[T]) -> asyncio.Task[T]:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def call_soon(self, fn: Any, *args: Any) -> None:
+        """Run a plain callable on the loop's thread (trait writes must happen there)."""
+        if self.in_loop_thread():
+            fn(*args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            self.call_soon(task.cancel)
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+
+def run_blocking(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run `coro` to completion from synchronous code, even inside a running kernel loop.
+
+    It runs on the background loop, so the caller's loop (if any) is blocked only for this call.
+    """
+    future = asyncio.run_coroutine_threadsafe(coro, background_loop())
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise

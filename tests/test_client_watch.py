@@ -1,0 +1,178 @@
+"""watch_download over a real progress websocket: lifecycle, cancel, failure, dropped sockets,
+stalls, restarts, and the "never wait forever on an idle socket" rule."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pieces_widgets.client import PiecesClient
+from pieces_widgets.errors import ModelNotFound, PiecesUnavailable
+from pieces_widgets.models import Model
+from pieces_widgets.progress import DownloadProgress
+
+
+@pytest.fixture
+def client(emulator) -> Iterator[PiecesClient]:
+    with PiecesClient(emulator.url, timeout=5.0) as c:
+        yield c
+
+
+def pick(client: PiecesClient, state: str) -> Model:
+    return next(m for m in client.list_models() if m.state == state and not m.custom)
+
+
+def ws_connects(emulator, model_id: str) -> int:
+    path = f"/model/{model_id}/download/progress"
+    return sum(1 for method, p in emulator.requests if method == "WS" and p == path)
+
+
+def assert_monotonic(items: list[DownloadProgress]) -> None:
+    pcts = [p.percentage for p in items]
+    assert pcts == sorted(pcts), pcts
+
+
+def test_full_download(client, emulator):
+    local = pick(client, "available")
+    start = time.perf_counter()
+    items = list(client.watch_download(local.id, start=True))
+    assert time.perf_counter() - start < 5
+    assert_monotonic(items)
+    last = items[-1]
+    assert last.terminal and last.status == "COMPLETED" and last.percentage == 100
+    assert last.bytes_total == local.bytes and last.bytes_done == local.bytes
+    assert not any(p.terminal for p in items[:-1])
+    assert any(p.speed and p.speed > 0 for p in items) and any(p.eta for p in items)
+    assert {p.model_id for p in items} == {local.id}
+    # REST agrees once the iterator ended (final reconcile)
+    assert client.get_model(local).state == "downloaded"
+    # socket first, then REST
+    order = [r for r in emulator.requests if local.id in r[1]]
+    assert order[0][0] == "WS" and order[1] == ("POST", f"/model/{local.id}/download")
+
+
+def test_watch_after_explicit_download(client):
+    local = pick(client, "available")
+    client.download(local)
+    items = list(client.watch_download(local))
+    assert items[-1].status == "COMPLETED"
+
+
+def test_already_downloaded_yields_one_terminal_at_once(client):
+    done = pick(client, "downloaded")
+    start = time.perf_counter()
+    items = list(client.watch_download(done.id))
+    assert time.perf_counter() - start < 1.0
+    assert len(items) == 1
+    assert items[0].status == "COMPLETED" and items[0].terminal and items[0].percentage == 100
+
+
+def test_never_started_yields_canceled_at_once(client):
+    idle = pick(client, "available")
+    start = time.perf_counter()
+    items = list(client.watch_download(idle.id))
+    assert time.perf_counter() - start < 1.0
+    assert [(p.status, p.terminal) for p in items] == [("CANCELED", True)]
+
+
+def test_cancel_mid_download(client, emulator):
+    local = pick(client, "available")
+    items: list[DownloadProgress] = []
+    canceller = threading.Thread(target=client.cancel_download, args=(local.id,))
+    for p in client.watch_download(local.id, start=True):
+        items.append(p)
+        if p.percentage >= 30 and not canceller.is_alive() and canceller.ident is None:
+            canceller.start()  # cancel from elsewhere while we keep watching
+    canceller.join()
+    assert items[-1].status == "CANCELED" and items[-1].terminal
+    assert items[-1].percentage < 100
+    assert_monotonic(items)
+    assert client.get_model(local).state == "available"
+
+
+def test_failure_frame_ends_the_watch(client, emulator):
+    emulator.faults.fail_download(at_percentage=50)
+    local = pick(client, "available")
+    items = list(client.watch_download(local.id, start=True))
+    assert items[-1].status == "FAILED" and items[-1].terminal
+    assert max(p.percentage for p in items) < 50
+    assert client.get_model(local).state == "available"
+
+
+def test_dropped_socket_reconnects_and_stays_monotonic(client, emulator):
+    emulator.faults.drop_socket_after(4)
+    local = pick(client, "available")
+    items = list(client.watch_download(local.id, start=True, backoff=0.05))
+    assert items[-1].status == "COMPLETED" and items[-1].percentage == 100
+    assert_monotonic(items)
+    assert ws_connects(emulator, local.id) >= 3
+    gets = [r for r in emulator.requests if r == ("GET", f"/model/{local.id}")]
+    assert len(gets) >= 2  # a reconcile after each reconnect, and the final one
+
+
+def test_stall_is_flagged_then_clears(emulator_factory):
+    emu = emulator_factory(download_seconds=1.0)
+    emu.faults.stall(1.2, at_percentage=40)
+    with PiecesClient(emu.url) as c:
+        local = pick(c, "available")
+        items = list(c.watch_download(local.id, start=True, stall_after=0.4, poll_interval=0.1))
+    stalled = [i for i, p in enumerate(items) if p.stalled]
+    assert stalled, "a stall was expected"
+    assert items[stalled[0]].percentage >= 40 and items[stalled[0]].status == "IN-PROGRESS"
+    assert len(stalled) == 1  # reported once, not on every wake-up
+    assert not items[stalled[0] + 1].stalled  # cleared by the next frame
+    assert items[-1].status == "COMPLETED"
+    assert_monotonic(items)
+
+
+def test_server_restart_mid_download_ends_from_rest(emulator_factory):
+    emu = emulator_factory(download_seconds=2.0)
+    with PiecesClient(emu.url) as c:
+        local = pick(c, "available")
+        items = []
+        for p in c.watch_download(local.id, start=True, backoff=0.1):
+            items.append(p)
+            if len(items) == 5:
+                threading.Thread(target=lambda: (emu.stop(), emu.start())).start()
+        # the restarted server forgot the download: REST says not downloading, not on disk
+        assert items[-1].terminal and items[-1].status == "CANCELED"
+        assert_monotonic(items)
+
+
+def test_server_gone_raises_unavailable_after_retries(emulator_factory):
+    emu = emulator_factory(download_seconds=3.0)
+    with PiecesClient(emu.url) as c:
+        local = pick(c, "available")
+        start = time.perf_counter()
+        with pytest.raises(PiecesUnavailable, match="gave up after 3"):
+            for i, _p in enumerate(
+                c.watch_download(local.id, start=True, backoff=0.05, max_reconnects=3)
+            ):
+                if i == 3:
+                    threading.Thread(target=emu.stop).start()
+        assert time.perf_counter() - start < 5
+
+
+def test_no_reconnect_mode(client, emulator):
+    emulator.faults.drop_socket_after(3)
+    local = pick(client, "available")
+    with pytest.raises(PiecesUnavailable, match="closed mid-download"):
+        list(client.watch_download(local.id, start=True, reconnect=False))
+
+
+def test_unknown_model(client):
+    with pytest.raises(ModelNotFound):
+        list(client.watch_download("no/such"))
+
+
+def test_breaking_out_early_closes_cleanly(client, emulator):
+    local = pick(client, "available")
+    gen = client.watch_download(local.id, start=True)
+    got = [next(gen) for _ in range(3)]
+    gen.close()
+    assert len(got) == 3
+    # the client remains usable, and a new watch still completes
+    assert list(client.watch_download(local.id))[-1].terminal

@@ -1,0 +1,116 @@
+"""models_dataframe: columns, dtypes, index, empty frames; pandas stays out of the client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+
+import pandas as pd
+import pytest
+
+from pieces_widgets.frame import COLUMNS, models_dataframe
+from pieces_widgets.models import Model, parse_snapshot
+
+SNAPSHOT = json.loads(
+    resources.files("pieces_widgets.emulator").joinpath("catalog.json").read_text()
+)
+CONTRACT = [
+    "name",
+    "unique",
+    "provider",
+    "foundation",
+    "cloud",
+    "downloaded",
+    "downloading",
+    "loaded",
+    "custom",
+    "cpu",
+    "bytes",
+    "ram",
+    "parameters",
+    "quantization",
+    "max_tokens",
+    "version",
+    "type",
+    "usage",
+    "created",
+    "description",
+]
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    models, _ = parse_snapshot(SNAPSHOT)
+    return models_dataframe(models)
+
+
+def check_dtypes(df: pd.DataFrame) -> None:
+    for col in ("cloud", "downloaded", "downloading", "loaded", "custom", "cpu", "denied"):
+        assert df[col].dtype == bool, col
+    for col in ("bytes", "ram", "max_tokens"):
+        assert df[col].dtype == "Int64", col
+    assert df["parameters"].dtype == "float64"
+    created = df["created"].dtype
+    assert isinstance(created, pd.DatetimeTZDtype) and str(created.tz) == "UTC"
+    for col in ("name", "unique", "provider", "type", "usage", "state", "description"):
+        assert pd.api.types.is_string_dtype(df[col].dtype), col
+
+
+def test_columns_in_contract_order_then_extras(frame):
+    assert list(frame.columns) == list(COLUMNS)
+    assert list(frame.columns)[: len(CONTRACT)] == CONTRACT
+    assert list(frame.columns)[len(CONTRACT) :] == ["denied", "state"]
+
+
+def test_one_row_per_model_indexed_by_id(frame):
+    assert frame.index.name == "id"
+    assert list(frame.index) == [m["id"] for m in SNAPSHOT["iterable"]]
+
+
+def test_dtypes(frame):
+    check_dtypes(frame)
+
+
+def test_values(frame):
+    llama = frame[frame["name"] == "Llama 3 8B"].iloc[0]
+    assert llama["bytes"] == 4692669824 and llama["state"] == "downloaded"
+    cloud = frame.iloc[0]
+    assert pd.isna(cloud["bytes"]) and pd.isna(cloud["parameters"]) and cloud["state"] == "cloud"
+    assert frame["created"].notna().all()
+    # filtering and sorting on raw values works without conversions
+    big = frame[frame["bytes"] > 5e9].sort_values("bytes", ascending=False)
+    assert big["bytes"].is_monotonic_decreasing and len(big) >= 3
+
+
+def test_empty_input_keeps_columns_and_dtypes(frame):
+    empty = models_dataframe([])
+    assert empty.empty and list(empty.columns) == list(COLUMNS) and empty.index.name == "id"
+    check_dtypes(empty)
+    assert (empty.dtypes == frame.dtypes).all()
+
+
+def test_missing_and_odd_values():
+    df = models_dataframe([Model("a"), Model("b", cloud=True, bytes=2**63 - 1)])
+    assert list(df["cloud"]) == [False, True]  # None flag -> False
+    assert pd.isna(df.loc["a", "bytes"]) and df.loc["b", "bytes"] == 2**63 - 1
+    assert pd.isna(df.loc["a", "created"]) and pd.isna(df.loc["a", "name"])
+    check_dtypes(df)
+
+
+def test_far_dates_fit():
+    models, _ = parse_snapshot(
+        [{"id": "x", "created": {"value": "9999-12-31T23:59:59Z"}}, {"id": "y"}]
+    )
+    df = models_dataframe(models)
+    assert df.loc["x", "created"].year == 9999
+
+
+def test_importing_the_client_does_not_import_pandas_or_starlette():
+    code = (
+        "import sys, pieces_widgets.client, pieces_widgets.frame;"
+        "bad=[m for m in ('pandas','starlette','uvicorn') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
