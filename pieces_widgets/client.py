@@ -10,6 +10,8 @@ Design:
 - `watch_download` is async (a websocket plus timers); `PiecesClient.watch_download` runs it on a
   private event loop in a daemon thread, so it works in scripts and inside a running Jupyter
   kernel loop alike.
+- `list_models` reuses the previous snapshot's `Model` objects for entries whose wire dict did
+  not change (one C-level dict comparison instead of a parse); ``reuse_models=False`` opts out.
 - Ids travel as ONE percent-encoded path segment (``a/b`` -> ``a%2Fb``).
 - Errors: 410 -> `ModelNotFound`, other non-2xx -> `PiecesAPIError` (with the server's text),
   redirects -> `PiecesAPIError` (never followed), refused/unreachable -> `PiecesUnavailable`,
@@ -25,6 +27,7 @@ import copy
 import functools
 import json
 import logging
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -570,6 +573,8 @@ class AsyncPiecesClient:
         with REST. Percentages never go back. The last item is terminal, after a final REST
         reconcile.
         """
+        from websockets.exceptions import ConnectionClosed
+
         model_id, _ = _segment(model)
         ws = await self._ws_connect(model_id)
         try:
@@ -578,29 +583,30 @@ class AsyncPiecesClient:
             if not current.downloading:
                 yield _settle(tracker, current)
                 return
+            # With no frame for this long, ask REST whether the download still runs (a lost
+            # terminal frame or an unknown final status must not keep us waiting forever).
+            idle_check = max(stall_after or 10.0, 1.0)
             failures = 0
             stall_reported = False
-            next_check = 0.0
+            last_frame = next_check = time.monotonic()
             while True:
                 try:
                     message = await asyncio.wait_for(ws.recv(), poll_interval)
                 except asyncio.TimeoutError:
                     progress = tracker.tick()
-                    if not progress.stalled:
-                        continue
-                    if not stall_reported:
+                    if progress.stalled and not stall_reported:
                         stall_reported = True
                         yield progress
                     now = time.monotonic()
-                    if now >= next_check:  # no frames: is the download still running at all?
-                        next_check = now + max(stall_after or 0.0, 1.0)
+                    if now - last_frame >= idle_check and now >= next_check:
+                        next_check = now + idle_check
                         current = await self.get_model(model_id)
                         tracker.set_total(current.bytes)
                         if not current.downloading:
                             yield _settle(tracker, current)
                             return
                     continue
-                except _ws_closed() as closed:
+                except ConnectionClosed as closed:
                     with contextlib.suppress(Exception):
                         await ws.close()
                     ws = None
@@ -615,10 +621,9 @@ class AsyncPiecesClient:
                     ws, current, failures = await self._reconnect(
                         model_id, failures, max_reconnects, backoff, max_backoff
                     )
+                    last_frame = time.monotonic()
                     tracker.set_total(current.bytes)
                     if not current.downloading:
-                        await ws.close()
-                        ws = None
                         yield _settle(tracker, current)
                         return
                     continue
@@ -627,6 +632,7 @@ class AsyncPiecesClient:
                 if frame is None:
                     continue
                 failures = 0
+                last_frame = time.monotonic()
                 progress = tracker.update(frame)
                 if progress.terminal:
                     with contextlib.suppress(PiecesError):  # reconcile; the frame stays the truth
@@ -690,12 +696,6 @@ def _decode_frame(message: Any, model_id: str) -> dict[str, Any] | None:
     return frame
 
 
-def _ws_closed() -> type[BaseException]:
-    from websockets.exceptions import ConnectionClosed
-
-    return ConnectionClosed
-
-
 @functools.lru_cache(maxsize=1)
 def _ws_options() -> dict[str, Any]:
     """Never route a loopback websocket through a system proxy (websockets >= 15 would)."""
@@ -747,6 +747,7 @@ class PiecesClient:
         )
         self._loop: LoopThread | None = None
         self._async: AsyncPiecesClient | None = None
+        self._lock = threading.Lock()
         self._closed = False
         self._finalizer = weakref.finalize(self, _close_quietly, self._http, None)
 
@@ -763,12 +764,13 @@ class PiecesClient:
 
     def close(self) -> None:
         """Close connections and stop the private loop thread (if one was started)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._finalizer.detach()
-        loop, client = self._loop, self._async
-        self._loop = self._async = None
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._finalizer.detach()
+            loop, client = self._loop, self._async
+            self._loop = self._async = None
         if loop is not None and client is not None:
             with contextlib.suppress(Exception):
                 loop.run(client.aclose(), timeout=5)
@@ -793,16 +795,17 @@ class PiecesClient:
         return _interpret(call, response)
 
     def _async_client(self) -> tuple[LoopThread, AsyncPiecesClient]:
-        if self._closed:
-            raise PiecesError("this client is closed")
-        if self._loop is None or self._async is None:
-            self._loop = LoopThread()
-            self._async = AsyncPiecesClient(
-                self._base_url, self.timeout, headers=self._extra_headers
-            )
-            self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, _close_quietly, self._http, self._loop)
-        return self._loop, self._async
+        with self._lock:  # two threads may start watching at once: one loop thread only
+            if self._closed:
+                raise PiecesError("this client is closed")
+            if self._loop is None or self._async is None:
+                self._loop = LoopThread()
+                self._async = AsyncPiecesClient(
+                    self._base_url, self.timeout, headers=self._extra_headers
+                )
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _close_quietly, self._http, self._loop)
+            return self._loop, self._async
 
     # ----------------------------------------------------------------- API (see AsyncPiecesClient)
 

@@ -1,4 +1,4 @@
-"""Find Pieces OS: explicit URL, then ``PIECES_OS_URL``, then a port scan, then legacy ports.
+"""Find Pieces OS: explicit URL, else ``PIECES_OS_URL``, else a port scan, then legacy ports.
 
 Why a scan: Pieces OS 11+ listens on the first free port in 39300-39333 and tells nobody (the
 port file is platform-specific and not read by the official Python SDK or CLI). The SDK scans
@@ -126,17 +126,16 @@ async def adiscover(
     host: str = DEFAULT_HOST,
     env: Mapping[str, str] | None = None,
 ) -> str:
-    """Resolve the Pieces OS base URL, or raise `PiecesUnavailable` listing every URL tried.
+    """Find a Pieces OS that answers, or raise `PiecesUnavailable` listing every URL tried.
 
-    An explicit `base_url` or ``PIECES_OS_URL`` is trusted as given (validated, not probed):
-    the user said where the server is, and the first request reports it if it is down.
-    Otherwise all candidates are probed at once and the first in priority order that answers
-    wins (ports ascending, then legacy); we stop as soon as every higher-priority probe ended.
+    An explicit `base_url`, else ``PIECES_OS_URL``, is the only candidate when given (the user
+    said where the server is; we do not silently pick another one). Otherwise all candidates
+    are probed at once and the first in priority order that answers wins (ports ascending,
+    then legacy); we stop as soon as every higher-priority probe has ended.
+    (The clients do not probe an explicit URL: they take it as is and report on first use.)
     """
     explicit = _explicit(base_url, env)
-    if explicit is not None:
-        return explicit
-    candidates = candidate_urls(ports, legacy, host)
+    candidates = [explicit] if explicit is not None else candidate_urls(ports, legacy, host)
     tasks = [asyncio.ensure_future(probe(u, timeout, connect_timeout)) for u in candidates]
     try:
         for url, task in zip(candidates, tasks, strict=True):
@@ -161,16 +160,14 @@ def discover(
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Sync `adiscover`; safe to call where an event loop is already running (Jupyter)."""
-    explicit = _explicit(base_url, env)
-    if explicit is not None:
-        return explicit
     return run_sync(
         adiscover(
+            base_url,
             timeout=timeout,
             connect_timeout=connect_timeout,
             ports=list(ports),
             legacy=list(legacy),
             host=host,
-            env={},
+            env=dict(os.environ if env is None else env),
         )
     )

@@ -258,9 +258,9 @@ def parse_model(obj: Any, warnings: list[str] | None = None) -> Model | None:
     m.raw = obj
     # Fast path: plain checks inline; the helpers only run for values that need a decision.
     v = g("name")
-    m.name = v if v is None or type(v) is str else _str(v, "name", mid, warn)
+    m.name = v if type(v) is str or v is None else _str(v, "name", mid, warn)
     v = g("unique")
-    m.unique = v if v is None or type(v) is str else _str(v, "unique", mid, warn)
+    m.unique = v if type(v) is str or v is None else _str(v, "unique", mid, warn)
     v = g("cloud")
     m.cloud = v if v is True or v is False or v is None else _flag(v, "cloud", mid, warn)
     v = g("downloaded")
@@ -278,17 +278,17 @@ def parse_model(obj: Any, warnings: list[str] | None = None) -> Model | None:
     v = g("denied")
     m.denied = v if v is True or v is False or v is None else _flag(v, "denied", mid, warn)
     v = g("foundation")
-    m.foundation = v if v is None or type(v) is str else _str(v, "foundation", mid, warn)
+    m.foundation = v if type(v) is str or v is None else _str(v, "foundation", mid, warn)
     v = g("provider")
-    m.provider = v if v is None or type(v) is str else _str(v, "provider", mid, warn)
+    m.provider = v if type(v) is str or v is None else _str(v, "provider", mid, warn)
     v = g("type")
-    m.type = v if v is None or type(v) is str else _str(v, "type", mid, warn)
+    m.type = v if type(v) is str or v is None else _str(v, "type", mid, warn)
     v = g("usage")
-    m.usage = v if v is None or type(v) is str else _str(v, "usage", mid, warn)
+    m.usage = v if type(v) is str or v is None else _str(v, "usage", mid, warn)
     v = g("version")
-    m.version = v if v is None or type(v) is str else _str(v, "version", mid, warn)
+    m.version = v if type(v) is str or v is None else _str(v, "version", mid, warn)
     v = g("description")
-    m.description = v if v is None or type(v) is str else _str(v, "description", mid, warn)
+    m.description = v if type(v) is str or v is None else _str(v, "description", mid, warn)
     v = g("created")
     if type(v) is dict and type(s := v.get("value")) is str and (dt := _DT_GET(s)) is not None:
         m.created = dt
@@ -307,7 +307,7 @@ def parse_model(obj: Any, warnings: list[str] | None = None) -> Model | None:
     v = g("parameters")
     m.parameters = v if type(v) is float and v - v == 0.0 else _number(v, "parameters", mid, warn)
     v = g("quantization")
-    m.quantization = v if v is None or type(v) is str else _str(v, "quantization", mid, warn)
+    m.quantization = v if type(v) is str or v is None else _str(v, "quantization", mid, warn)
     v = g("maxTokens")
     if type(v) is dict and type(n := v.get("total")) is int and 0 <= n <= _INT64_MAX:
         m.max_tokens = n

@@ -176,3 +176,19 @@ def test_breaking_out_early_closes_cleanly(client, emulator):
     assert len(got) == 3
     # the client remains usable, and a new watch still completes
     assert list(client.watch_download(local.id))[-1].terminal
+
+
+def test_rest_check_ends_a_watch_whose_terminal_frame_never_comes(emulator_factory):
+    emu = emulator_factory(download_seconds=1.0)
+    emu.faults.stall(4.0, at_percentage=30)  # frames stop for 4 s
+    with PiecesClient(emu.url) as c:
+        local = pick(c, "available")
+        start = time.perf_counter()
+        items = []
+        for p in c.watch_download(local.id, start=True, stall_after=0.3, poll_interval=0.1):
+            items.append(p)
+            if p.stalled:  # meanwhile the server finished without telling the socket
+                emu.add_model({**emu.model(local.id), "downloading": False, "downloaded": True})
+        elapsed = time.perf_counter() - start
+    assert items[-1].terminal and items[-1].status == "COMPLETED"
+    assert elapsed < 3.0, elapsed  # well before the stall ends

@@ -90,16 +90,23 @@ def test_candidates_in_priority_order():
     assert urls[34:] == list(LEGACY_URLS)
 
 
-def test_explicit_url_wins_without_probing():
-    # nothing listens there: an explicit URL is trusted, not probed
-    port = dead_ports(1)[0]
-    assert discover(f"http://127.0.0.1:{port}/") == f"http://127.0.0.1:{port}"
+def test_explicit_url_is_the_only_candidate(emulator):
+    assert discover(emulator.url + "/") == emulator.url
+    url = f"http://127.0.0.1:{dead_ports(1)[0]}"
+    with pytest.raises(PiecesUnavailable) as info:
+        discover(url + "/")
+    assert info.value.tried == [url]
 
 
-def test_env_var_wins_over_scan(monkeypatch):
-    monkeypatch.setenv(ENV_VAR, "http://127.0.0.1:1234/")
-    assert discover() == "http://127.0.0.1:1234"
-    assert discover("http://127.0.0.1:5678") == "http://127.0.0.1:5678"  # explicit beats env
+def test_env_var_wins_over_scan(emulator, emulator_factory, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, emulator.url + "/")
+    assert discover() == emulator.url
+    other = emulator_factory()
+    assert discover(other.url) == other.url  # explicit beats env
+    dead = f"http://127.0.0.1:{dead_ports(1)[0]}"
+    monkeypatch.setenv(ENV_VAR, dead)
+    with pytest.raises(PiecesUnavailable, match=dead):  # named, not silently replaced by a scan
+        discover()
 
 
 def test_bad_env_var_names_it(monkeypatch):

@@ -29,7 +29,7 @@ ARGS = [
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: D401
+    def log_message(self, *args):
         pass
 
 
@@ -155,7 +155,8 @@ def bench(n: int = 5000) -> None:
         )
         result = page.evaluate(BENCH_JS)
         result["renderWithLayout"] = render_with_layout
-        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}, indent=1))
+        rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}
+        print(json.dumps(rounded, indent=1))
 
 
 if __name__ == "__main__":

@@ -418,6 +418,10 @@ export function createView(model, el, options = {}) {
     const b = busy[rec.id] ? str(busy[rec.id]) : "";
     const err = errors[rec.id] ? str(errors[rec.id]) : "";
     const acts = actionsFor(row, b || null);
+    // A pending confirmation lapses when its action is no longer offered (state changed, busy).
+    if (confirming && confirming.id === rec.id && (!acts.includes(confirming.action) || !actionEnabled(confirming.action, b || null))) {
+      confirming = null;
+    }
     const conf = confirming && confirming.id === rec.id ? confirming.action : "";
     const errShown = err && dismissedErrors.get(rec.id) !== err ? err : "";
     const showBusy = Boolean(b) && !(CANCELLABLE_BUSY.has(b) && rec.progVisible);
@@ -542,10 +546,14 @@ export function createView(model, el, options = {}) {
     const sorted = sort.column ? sortRows(rows, sort) : rows;
     const ids = sorted.map((r) => r.id);
     if (sameList(ids, order)) return;
+    const active = /** @type {HTMLElement | null} */ (doc.activeElement);
+    const hadFocus = Boolean(active && active !== doc.body && tbody.contains(active));
     const frag = doc.createDocumentFragment();
     for (const id of ids) frag.appendChild(recs.get(id).tr);
     tbody.appendChild(frag);
     order = ids;
+    // Moving a row drops focus from a button inside it: put it back.
+    if (hadFocus && active && active.isConnected && doc.activeElement !== active) active.focus({ preventScroll: true });
   }
 
   // ---------------------------------------------------------------- trait handlers
@@ -804,8 +812,13 @@ export function createView(model, el, options = {}) {
 
   /** @param {string} key @param {any} value */
   function writeTrait(key, value) {
-    model.set(key, value);
-    model.save_changes();
+    try {
+      model.set(key, value);
+      model.save_changes();
+    } catch (err) {
+      // A closed comm (kernel gone) must not break the UI: the local view still works.
+      console.warn("pieces-widgets: could not sync", key, err);
+    }
   }
 
   function flushSearch() {
@@ -1036,11 +1049,12 @@ export function createView(model, el, options = {}) {
   renderChips();
   onModels();
   onConnection();
-  // A notice that is already set when the view opens is shown, but not announced again.
+  // An error notice that is already set when the view opens is shown (not announced again);
+  // an old info notice ("Downloaded X") is not worth re-showing in a new view.
   dismissedNoticeSeq = undefined;
   {
     const n = dict(model.get("notice"));
-    if (n.text) {
+    if (n.text && n.level === "error") {
       setAttr(notice, "data-level", n.level === "error" ? "error" : "info");
       setText(noticeText, str(n.text));
       notice.hidden = false;

@@ -265,6 +265,17 @@ test("change:models reconciles by id: same nodes, changed cells only, adds and r
   assert.match(q(".pmm-summary").textContent, /2 loaded/);
 });
 
+test("reordering keeps keyboard focus on a row's button", () => {
+  const { model } = mount({ sort: { column: "state", descending: false } });
+  const btn = /** @type {HTMLElement} */ (rowEl("l32-1b").querySelector('button[data-action="download"]'));
+  btn.focus();
+  assert.equal(doc.activeElement, btn);
+  // Another row changes state and moves: the focused row moves too.
+  model.set("models", catalogue().map((r) => (r.id === "gpt4o" ? { ...r, state: "loaded" } : r)));
+  assert.equal(domOrder()[0], "gpt4o");
+  assert.equal(doc.activeElement, btn);
+});
+
 test("new rows respect the current sort and filter", () => {
   const { model } = mount({ sort: { column: "bytes", descending: true }, filter: "local" });
   model.set("models", [...catalogue(), row({ id: "huge", name: "Huge", bytes: 9e10 }), row({ id: "cl", name: "Cloudy", cloud: true, state: "cloud" })]);
@@ -337,6 +348,16 @@ test("delete and delete cache ask for confirmation inside the widget", () => {
   rowEl("l3-8b").querySelector('button[data-action="dismiss-confirm"]').dispatchEvent(new win.KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
   assert.equal(rowEl("l3-8b").querySelector('button[data-action="confirm"]'), null);
   assert.equal(model.sent.length, 1);
+});
+
+test("a pending confirmation lapses when the row's state changes", () => {
+  const { model } = mount();
+  click(rowEl("l3-8b").querySelector('button[data-action="delete-cache"]'));
+  assert.ok(rowEl("l3-8b").querySelector('button[data-action="confirm"]'));
+  model.set("models", catalogue().map((r) => (r.id === "l3-8b" ? { ...r, downloaded: false, state: "available" } : r)));
+  assert.equal(rowEl("l3-8b").querySelector('button[data-action="confirm"]'), null);
+  assert.ok(rowEl("l3-8b").querySelector('button[data-action="download"]'));
+  assert.equal(/** @type {HTMLElement} */ (rowEl("l3-8b").querySelector(".pmm-actions")).hidden, false);
 });
 
 test("busy disables a row's buttons and shows the busy action; Cancel stays usable while downloading", () => {
@@ -478,6 +499,16 @@ test("notice: banner by level, dismissable, announced", async () => {
   model.set("notice", { seq: 2, level: "info", text: "Downloaded Llama 3 8B." });
   assert.equal(notice.hidden, false);
   assert.equal(notice.getAttribute("data-level"), "info");
+});
+
+test("a new view shows a pending error notice but not a stale info notice", () => {
+  mount({ notice: { seq: 4, level: "info", text: "Downloaded X." } });
+  assert.equal(q(".pmm-notice").hidden, true);
+  destroy?.();
+  destroy = null;
+  mount({ notice: { seq: 5, level: "error", text: "Unload all failed." } });
+  assert.equal(q(".pmm-notice").hidden, false);
+  assert.match(q(".pmm-notice").textContent, /Unload all failed/);
 });
 
 test("every control is a real button or input; no positive tabindex", () => {
