@@ -11,6 +11,7 @@ Each scenario and what it checks is listed in docs/reliability.md.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -785,24 +786,20 @@ def test_widget_double_click_sends_one_request(action, emulator_factory, manager
 # --------------------------------------------------------------------------- cancel vs completion
 
 
-@pytest.mark.parametrize("offset", [0.0, 0.3, 0.4, 0.45, 0.5, 0.6])
+@pytest.mark.parametrize("offset", [0.25, 0.38, 0.42, 0.45, 0.48, 0.6])
 def test_widget_cancel_racing_completion_ends_consistent(offset, emulator_factory, managers):
-    """Cancel pressed at `offset` s into a 0.45 s download: before it starts, while it runs,
-    around the last frame, after it ended. Whatever wins, one consistent end state."""
+    """Cancel pressed `offset` s into a 0.45 s download: while it runs, around its last frame,
+    just after it ended. Whatever wins, one consistent end state, told truthfully."""
     emu = emulator_factory(download_seconds=0.45, frame_interval=0.02)
     mm = managers(emu.url)
     notices = Notices(mm)
     mid = ids(mm)[AVAILABLE]
     download = mm.download(mid)
+    eventually(lambda: count(emu, "POST", f"/model/{mid}/download") == 1, what="download sent")
     time.sleep(offset)
     cancel = mm.cancel(mid)
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        cancel.wait(WAIT)
-    try:
-        final = download.wait(WAIT)
-        outcome = final.status
-    except (asyncio.CancelledError, Exception) as exc:
-        outcome = type(exc).__name__
+    cancel.wait(WAIT)  # a cancel after the end is not an error: the server says "not running"
+    final = download.wait(WAIT)
     # Let every follow-up refresh land, then compare with the server's own truth.
     eventually(lambda: no_phantom_download(mm, emu.url), what="widget agrees with server")
     server = emu.model(mid)
@@ -810,14 +807,63 @@ def test_widget_cancel_racing_completion_ends_consistent(offset, emulator_factor
     expected = "downloaded" if server["downloaded"] else "available"
     assert state(mm, mid) == expected
     assert mid not in mm.busy and mm.errors == {} and mid not in mm.progress
-    if outcome == "COMPLETED":
-        assert expected == "downloaded" and notices.has(f"Downloaded {AVAILABLE}.")
-    elif outcome == "CANCELED":
-        assert expected == "available" and notices.has(f"Download of {AVAILABLE} cancelled.")
-    else:  # cancelled locally while queued: it must never have reached the server at all
-        assert outcome == "CancelledError", outcome
-        assert expected == "available"
-        assert count(emu, "POST", f"/model/{mid}/download") == 0, "cancelled, yet downloaded"
+    assert final.status == ("COMPLETED" if expected == "downloaded" else "CANCELED")
+    if final.status == "COMPLETED":
+        assert notices.has(f"Downloaded {AVAILABLE}.")
+    else:
+        assert notices.has(f"Download of {AVAILABLE} cancelled.")
+
+
+CANCELLED = (asyncio.CancelledError, concurrent.futures.CancelledError, PiecesError)
+CANCEL_LOST = (
+    "BUG: a Cancel pressed while the download request is still on its way is lost: either "
+    "the cancel POST overtakes the download POST (server: nothing to cancel), or the handle "
+    "is cancelled locally although the POST already reached the server; the download then "
+    "runs to completion"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=CANCEL_LOST)
+def test_widget_cancel_while_the_download_request_is_in_flight(emulator_factory, managers):
+    emu = emulator_factory(download_seconds=0.6)
+    emu.faults.latency(0.3, route="download")  # a slow answer to POST .../download
+    mm = managers(emu.url)
+    mid = ids(mm)[AVAILABLE]
+    download = mm.download(mid)
+    eventually(lambda: count(emu, "POST", f"/model/{mid}/download") == 1, what="POST arrived")
+    assert mm.busy.get(mid) == "queued"  # what the row shows meanwhile
+    with contextlib.suppress(*CANCELLED):
+        mm.cancel(mid).wait(WAIT)
+    with contextlib.suppress(*CANCELLED):
+        download.wait(WAIT)
+    time.sleep(1.0)  # longer than the whole download would take
+    assert emu.model(mid)["downloaded"] is False, "the user cancelled, yet it downloaded"
+    eventually(lambda: state(mm, mid) == "available", timeout=5, what="row available")
+
+
+@pytest.mark.xfail(strict=True, reason=CANCEL_LOST)
+def test_widget_cancel_right_after_the_download_click(emulator_factory):
+    """In a kernel both clicks are handled on the kernel's loop, one after the other."""
+    emu = emulator_factory(download_seconds=0.6)
+    emu.faults.latency(0.1, route="download")
+
+    async def kernel() -> None:
+        mm = ModelManager(emu.url, poll_interval=None)
+        try:
+            mid = ids(mm)[AVAILABLE]
+            download = mm.download(mid)
+            cancel = mm.cancel(mid)
+            with contextlib.suppress(*CANCELLED):
+                await cancel
+            with contextlib.suppress(*CANCELLED):
+                await download
+            await asyncio.sleep(1.0)
+            assert emu.model(mid)["downloaded"] is False, "the user cancelled, yet it downloaded"
+            assert state(mm, mid) == "available"
+        finally:
+            mm.close()
+
+    asyncio.run(asyncio.wait_for(kernel(), WAIT))
 
 
 # --------------------------------------------------------------------------- two widgets
