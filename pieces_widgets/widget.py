@@ -308,7 +308,7 @@ class ModelManager(anywidget.AnyWidget):
                         continue  # woken: the connection state changed
                     await self._refresh_quietly()
                 else:
-                    self.server = {**self.server, "retry_in": backoff}
+                    self.server = {**self.server, "retry_in": backoff, "retry_at": time.time() + backoff}
                     await self._sleep(backoff)
                     if await self._reconnect():
                         backoff = 1.0
@@ -610,7 +610,10 @@ class ModelManager(anywidget.AnyWidget):
                 raise ActionError("a custom model needs a name")
             return self.create_model(name, **clean)
         if action == "update" and isinstance(model_id, str):
-            return self.update_model(model_id, **form_fields(fields))
+            return self.update_model(model_id, **form_fields(fields, allow_clear=True))
+        if action == "dismiss-error" and isinstance(model_id, str):
+            self._runner.call_soon(lambda: self._set_row(model_id, error=None))
+            return None
         method = self._COMMANDS.get(str(action))
         if method is None:
             raise ActionError(f"unknown action {action!r}")
@@ -622,16 +625,24 @@ class ModelManager(anywidget.AnyWidget):
         return twin(model_id)
 
 
-def form_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Clean the Add/Edit form's values: strip text, numbers from strings, drop blanks."""
+def form_fields(fields: dict[str, Any], allow_clear: bool = False) -> dict[str, Any]:
+    """Clean the Add/Edit form's values: strip text, numbers from strings, drop blanks.
+
+    With `allow_clear` (Edit), a field sent as null or blank is cleared on the server.
+    """
     out: dict[str, Any] = {}
-    for key in ("name", "unique", "version", "description", "quantization", "foundation", "provider"):
+    optional = ("unique", "description", "quantization", "foundation", "provider")
+    for key in ("name", "version", *optional):
         value = fields.get(key)
         if isinstance(value, str) and value.strip():
             out[key] = value.strip()
+        elif allow_clear and key in optional and key in fields and not value:
+            out[key] = None
     for key, kind in (("parameters", float), ("max_tokens", int)):
         value = fields.get(key)
         if value in (None, ""):
+            if allow_clear and key in fields:
+                out[key] = None
             continue
         try:
             number = kind(float(value))

@@ -686,7 +686,9 @@ export function createView(model, el, options = {}) {
       setText(bannerTried, tried.length ? `Tried ${shown}` : "");
       bannerTried.hidden = tried.length === 0;
       setAttr(bannerTried, "title", tried.length ? tried.join("\n") : null);
-      retryAt = isNum(server.retry_in) && server.retry_in > 0 ? now() + server.retry_in * 1000 : 0;
+      retryAt = isNum(server.retry_at) && server.retry_at > 0
+        ? server.retry_at * 1000
+        : isNum(server.retry_in) && server.retry_in > 0 ? now() + server.retry_in * 1000 : 0;
     }
     connectingLine.hidden = !(conn === "connecting" && rows.length === 0);
     if (conn !== "connecting") clearRefreshPending();
@@ -956,6 +958,7 @@ export function createView(model, el, options = {}) {
       case "dismiss-error":
         dismissedErrors.set(id, str(errors[id]));
         renderActions(rec);
+        send("dismiss-error", { id }); // clears it in Python too, so a new view does not show it
         return;
       case "edit":
         openForm("update", id, btn);

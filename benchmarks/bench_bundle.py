@@ -1,0 +1,49 @@
+"""Bundle: the shipped `widget.js` + `widget.css`, gzipped at level 9 (1 KB = 1,000 bytes).
+
+Each file is compressed on its own (the browser fetches them separately; anywidget inlines the
+CSS), and the two compressed sizes are added. Deterministic: one run is exact.
+
+    python -m benchmarks.bench_bundle
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_support import ROOT, figure
+
+FILES = ("pieces_widgets/static/widget.js", "pieces_widgets/static/widget.css")
+TARGET_KB = 20.0
+
+
+def run(files: tuple[str, ...] = FILES, root: Path = ROOT) -> list[dict[str, Any]]:
+    """Measure; return figure dicts ``{name, value, unit, target, ok, reference, ratio, method}``."""
+    raw = gz = 0
+    parts = []
+    for name in files:
+        data = (root / name).read_bytes()
+        size = len(gzip.compress(data, compresslevel=9, mtime=0))
+        raw += len(data)
+        gz += size
+        parts.append(f"{Path(name).name} {len(data):,} B -> {size:,} B")
+    kb = gz / 1000
+    return [
+        figure(
+            "bundle: widget.js + widget.css, gzipped",
+            round(kb, 2),
+            "KB",
+            f"<= {TARGET_KB:g} KB",
+            kb <= TARGET_KB,
+            "gzip level 9 of each shipped file, sizes added (1 KB = 1,000 B); reference = the "
+            f"uncompressed total: {'; '.join(parts)}",
+            reference=round(raw / 1000, 2),
+            ratio=round(gz / raw, 3),
+        )
+    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
