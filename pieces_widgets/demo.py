@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +52,12 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the emulator did not answer within 20 s")
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the emulator on `kill` too, not only Ctrl-C
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--emulator", action="store_true", help="use the emulator even if Pieces OS runs")
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
