@@ -192,18 +192,30 @@ def _analyse(
     }
 
 
+def _wait_all(handles: list[Any], timeout: float) -> str:
+    """Wait for every handle; '' when all succeeded, else the first failure's message."""
+    failure = ""
+    for h in handles:
+        try:
+            h.wait(timeout)
+        except Exception as exc:  # a failed download: reported, and the run is repeated
+            failure = failure or f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return failure
+
+
 def run(
     runs: int = RUNS,
     seconds: float = SECONDS,
     downloads: int = DOWNLOADS,
     frame_interval: float = FRAME_INTERVAL,
 ) -> list[dict[str, Any]]:
-    """Measure; return figure dicts ``{name, value, unit, target, ok, reference, ratio, method}``."""
+    """Measure; return the figure dicts (see `bench_support.figure`)."""
     from pieces_widgets import ModelManager
 
     runs = max(runs, 1)
     results: list[dict[str, Any]] = []
     errors: list[str] = []
+    retried: list[str] = []
     with (
         EmulatorProcess(
             models=max(60, runs * downloads * 3), download_seconds=seconds,
@@ -226,15 +238,20 @@ def run(
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.goto(f"{server.url}/benchmarks/latency.html?ws={relay.port}")
                 page.wait_for_function("window.benchReady === true", timeout=30_000)
-                for _ in range(runs):
+                while len(results) < runs:
                     clock = page.evaluate("bench.clock()")
                     page.evaluate("bench.take()")
+                    emu.stamps()  # forget frames of earlier runs
                     ids = emu.fresh_local_ids(downloads)
                     start = len(comm.messages)
                     handles = [mm.download(i) for i in ids]
-                    for h in handles:
-                        h.wait(seconds * 6 + 30)
+                    failed = _wait_all(handles, seconds * 6 + 30)
                     page.wait_for_timeout(500)  # the last messages reach the page
+                    if failed:
+                        retried.append(failed)
+                        if len(retried) > 3:
+                            raise RuntimeError(f"downloads kept failing: {retried}")
+                        continue
                     taken = page.evaluate("bench.take()")
                     result = _analyse(
                         emu.stamps(), taken["log"], clock["offset"], ids,
@@ -270,6 +287,7 @@ def run(
     complete = unmatched == 0 and all(r["every"] for r in results)
     return [
         figure(
+            "latency_p95",
             "latency: emulator frame -> row DOM update in Chromium (p95)",
             round(p95, 1),
             "ms",
@@ -286,7 +304,12 @@ def run(
             f"fastest of 25 ping/pongs (RTT median "
             f"{median([r['rtt'] for r in results]):.2f} ms); smallest latency seen "
             f"{low:.1f} ms (a negative value would mean clock error). Stages, per shown "
-            f"frame / per message: {stage_text}.",
+            f"frame / per message: {stage_text}."
+            + (
+                f" {len(retried)} run(s) were repeated because a download failed: {retried}."
+                if retried
+                else ""
+            ),
         )
     ]
 

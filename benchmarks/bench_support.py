@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -56,6 +56,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def figure(
+    fid: str,
     name: str,
     value: float,
     unit: str,
@@ -66,8 +67,12 @@ def figure(
     ratio: float | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One result row: ``{name, value, unit, target, ok, reference, ratio, method}`` (+ extras)."""
+    """One result row: ``{name, value, unit, target, ok, reference, ratio, method}`` (+ extras).
+
+    `fid` is a stable id (``fanout_cpu``...) kept as the extra key ``id``.
+    """
     return {
+        "id": fid,
         "name": name,
         "value": value,
         "unit": unit,
@@ -144,7 +149,7 @@ class EmulatorProcess:
         return self.proc.stdout.readline().strip()
 
     def stamps(self) -> list[tuple[str, str, float | None, float]]:
-        """Frames that left the emulator so far: (model_id, status, percentage, unix time)."""
+        """Frames that left the emulator since the last call: (model_id, status, %, unix time)."""
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             path = f.name
         try:
@@ -230,7 +235,8 @@ def _serve_emulator(argv: list[str]) -> int:
                 break
             if command == "dump":
                 rows = []
-                for model_id, text, t in list(stamps):
+                taken, stamps[:] = list(stamps), []
+                for model_id, text, t in taken:
                     frame = json.loads(text)
                     rows.append((model_id, frame.get("status"), frame.get("percentage"), t))
                 Path(arg).write_text(json.dumps(rows))
@@ -278,7 +284,7 @@ class RecordingComm:
 
 # ---------------------------------------------------------------------------------- browser
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    routes: dict[str, tuple[str, bytes]] = {}
+    routes: ClassVar[dict[str, tuple[str, bytes]]] = {}
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -29,7 +29,24 @@ _EXPORTS = {
     "PiecesProtocolError": "errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022 - grouped as in _EXPORTS
+    "__version__",
+    "ModelManager",
+    "ActionHandle",
+    "PiecesClient",
+    "AsyncPiecesClient",
+    "ServerInfo",
+    "Model",
+    "DownloadProgress",
+    "models_dataframe",
+    "discover",
+    "PiecesError",
+    "PiecesUnavailable",
+    "ModelNotFound",
+    "PiecesAPIError",
+    "PiecesTimeout",
+    "PiecesProtocolError",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncPiecesClient, PiecesClient, ServerInfo

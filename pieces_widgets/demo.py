@@ -1,4 +1,4 @@
-"""`make demo`: JupyterLab on the quickstart notebook, against Pieces OS if one runs, else the emulator.
+"""`make demo`: JupyterLab on the quickstart notebook, on Pieces OS if one runs, else the emulator.
 
 Usage: python -m pieces_widgets.demo [--emulator] [--port 8888] [-- extra jupyter lab args]
 """
@@ -59,7 +59,9 @@ def _interrupt(*_: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # stop the emulator on `kill` too, not only Ctrl-C
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--emulator", action="store_true", help="use the emulator even if Pieces OS runs")
+    parser.add_argument(
+        "--emulator", action="store_true", help="use the emulator even if Pieces OS runs"
+    )
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab port (default 8888)")
     args, extra = parser.parse_known_args(argv)
 
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Emulator running at {url} (the widget shows an 'emulated' badge)")
 
     env = dict(os.environ, PIECES_OS_URL=url)
-    cmd = [sys.executable, "-m", "jupyterlab", str(NOTEBOOK), "--ip=127.0.0.1", f"--port={args.port}"]
+    cmd = [sys.executable, "-m", "jupyterlab", str(NOTEBOOK), "--ip=127.0.0.1"]
+    cmd.append(f"--port={args.port}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     cmd += [a for a in extra if a != "--"]

@@ -1,8 +1,8 @@
 """ActionHandle: what every Python twin of a button returns at once.
 
-A cell must never block while a download runs, so an action returns a handle immediately. The handle is
-awaitable in a notebook (`await h`), blocks with `h.wait()` in scripts (where no loop runs in the
-caller's thread), can be cancelled, and reports progress to callbacks.
+A cell must never block while a download runs, so an action returns a handle immediately. The
+handle is awaitable in a notebook (`await h`), blocks with `h.wait()` in scripts (where no loop
+runs in the caller's thread), can be cancelled, and reports progress to callbacks.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Where the widget's coroutines run.
 
-Inside a Jupyter kernel a cell runs on the kernel's asyncio loop, so the widget's work must be tasks on
-that loop (a blocking call there freezes every task). Outside a kernel (scripts, pytest) no loop runs,
-so the work goes to one private loop in a daemon thread, shared by the whole process.
+Inside a Jupyter kernel a cell runs on the kernel's asyncio loop, so the widget's work must be
+tasks on that loop (a blocking call there freezes every task). Outside a kernel (scripts, pytest)
+no loop runs, so the work goes to one private loop in a daemon thread, shared by the process.
 """
 
 from __future__ import annotations

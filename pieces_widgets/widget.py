@@ -1,8 +1,9 @@
 """ModelManager: the Jupyter widget that manages Pieces OS models from a notebook.
 
-State flows one way: server -> client -> traits -> frontend. Buttons send commands back, which call the
-same Python twins a user calls. Every twin returns an ActionHandle at once; the work runs as tasks on
-the kernel's loop (or a private loop in scripts), so nothing blocks the kernel while a download runs.
+State flows one way: server -> client -> traits -> frontend. Buttons send commands back, which call
+the same Python twins a user calls. Every twin returns an ActionHandle at once; the work runs as
+tasks on the kernel's loop (or a private loop in scripts), so nothing blocks the kernel while a
+download runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pathlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import anywidget
 import traitlets
@@ -54,7 +55,9 @@ def friendly(action: str, exc: BaseException, timeout: float) -> str:
     """One human sentence for a failed action; never a traceback."""
     label = ACTION_LABELS.get(action, action)
     if isinstance(exc, ModelNotFound):
-        return f"{label} failed: this model is no longer on the server (410). The list was refreshed."
+        return (
+            f"{label} failed: this model is no longer on the server (410). The list was refreshed."
+        )
     if isinstance(exc, PiecesTimeout):
         return f"{label} failed: the server did not answer within {timeout:g} s. Try again."
     if isinstance(exc, PiecesUnavailable):
@@ -116,7 +119,10 @@ class ModelManager(anywidget.AnyWidget):
         self._watching: set[str] = set()
         self._slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._staged: dict[str, Any] = {}
+        self._latest: dict[str, Any] = {}  # newest DownloadProgress per model, not yet sent
+        self._synced_waiters: list[asyncio.Future[None]] = []
+        self._direct = True  # the constructor writes traits at once; afterwards they are batched
         self._throttle = Throttle(progress_interval)
         self._flush_timer: asyncio.TimerHandle | None = None
         self._notice_seq = itertools.count(1)
@@ -124,6 +130,7 @@ class ModelManager(anywidget.AnyWidget):
         self._closed = False
         self.on_msg(self._on_msg)
         self._connect_now()
+        self._direct = False
         self._supervisor = self._runner.spawn(self._supervise())
 
     # ------------------------------------------------------------------ public Python twins
@@ -142,7 +149,7 @@ class ModelManager(anywidget.AnyWidget):
     def cancel(self, model_id: str) -> ActionHandle:
         """Cancel a queued or running download, confirmed against the server's state."""
         queued = self._active.get(("download", model_id))
-        if queued is not None and not queued.done() and self.busy.get(model_id) == "queued":
+        if queued is not None and not queued.done() and self._get("busy").get(model_id) == "queued":
             queued.cancel()
             return queued
         return self._start("cancel", model_id, self._do_cancel)
@@ -261,7 +268,7 @@ class ModelManager(anywidget.AnyWidget):
 
     async def _api(self) -> AsyncPiecesClient:
         if self._client is None:
-            url = self.server.get("url") or self._base_url
+            url = self._get("server").get("url") or self._base_url
             if not url:
                 raise PiecesUnavailable(detail="not connected yet")
             self._client = AsyncPiecesClient(url, timeout=self._timeout)
@@ -271,29 +278,34 @@ class ModelManager(anywidget.AnyWidget):
         if self._client is not None and self._own_client and self._client.base_url != url:
             old, self._client = self._client, None
             self._runner.spawn(old.aclose())
-        with self.hold_sync():
-            self.server = {
+        self._stage(
+            "server",
+            {
                 "url": url,
                 "version": getattr(info, "version", None),
                 "emulated": bool(getattr(info, "emulated", False)),
                 "tried": [],
                 "message": "",
                 "retry_in": None,
-            }
-            self.connection = "connected"
+            },
+        )
+        self._stage("connection", "connected")
 
     def _set_unreachable(self, exc: BaseException, retry_in: float | None = None) -> None:
+        server = self._get("server")
         tried = list(getattr(exc, "tried", None) or [])
-        if not tried and (self.server.get("url") or self._base_url):
-            tried = [self.server.get("url") or self._base_url]
-        with self.hold_sync():
-            self.server = {
-                **self.server,
+        if not tried and (server.get("url") or self._base_url):
+            tried = [server.get("url") or self._base_url]
+        self._stage(
+            "server",
+            {
+                **server,
                 "tried": tried,
                 "message": (str(exc) or type(exc).__name__).splitlines()[0],
                 "retry_in": retry_in,
-            }
-            self.connection = "unreachable"
+            },
+        )
+        self._stage("connection", "unreachable")
         if self._wake is not None:
             self._runner.call_soon(self._wake.set)
 
@@ -303,17 +315,15 @@ class ModelManager(anywidget.AnyWidget):
         backoff = 1.0
         while not self._closed:
             try:
-                if self.connection == "connected":
+                if self._get("connection") == "connected":
                     if await self._sleep(self.poll_interval):
                         continue  # woken: the connection state changed
                     await self._refresh_quietly()
                 else:
-                    self.server = {**self.server, "retry_in": backoff, "retry_at": time.time() + backoff}
+                    retry = {"retry_in": backoff, "retry_at": time.time() + backoff}
+                    self._stage("server", {**self._get("server"), **retry})
                     await self._sleep(backoff)
-                    if await self._reconnect():
-                        backoff = 1.0
-                    else:
-                        backoff = min(backoff * 2, 30.0)
+                    backoff = 1.0 if await self._reconnect() else min(backoff * 2, 30.0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the supervisor must outlive any surprise
@@ -332,7 +342,7 @@ class ModelManager(anywidget.AnyWidget):
             return False
 
     async def _reconnect(self) -> bool:
-        self.connection = "connecting"
+        self._stage("connection", "connecting")
         try:
             url, info, models = await self._probe()
         except PiecesError as exc:
@@ -346,8 +356,7 @@ class ModelManager(anywidget.AnyWidget):
     # ------------------------------------------------------------------ snapshot
     async def _refresh(self, keep_errors: frozenset[str] = frozenset()) -> list[Any]:
         models = await (await self._api()).list_models()
-        if self.connection != "connected":
-            self.connection = "connected"
+        self._stage("connection", "connected")
         self._apply_snapshot(models, keep_errors)
         return models
 
@@ -365,23 +374,15 @@ class ModelManager(anywidget.AnyWidget):
         self._models = list(models)
         ids = {m.id for m in models}
         changed = {m.id for m in models if before.get(m.id) not in (None, m.state)} - keep_errors
-        with self.hold_sync():
-            rows = model_rows(models)
-            if rows != self.models:
-                self.models = rows
-            errors = {k: v for k, v in self.errors.items() if k in ids and k not in changed}
-            if errors != self.errors:
-                self.errors = errors
-            downloading = {m.id for m in models if m.downloading}
-            progress = {
-                k: v for k, v in self.progress.items() if k in downloading or k in self._watching
-            }
-            if progress != self.progress:
-                self.progress = progress
-            busy = {k: v for k, v in self.busy.items() if k in ids}
-            if busy != self.busy:
-                self.busy = busy
-            self.last_refresh = time.time()
+        self._stage("models", model_rows(models))
+        errors = self._get("errors")
+        self._stage("errors", {k: v for k, v in errors.items() if k in ids and k not in changed})
+        downloading = {m.id for m in models if m.downloading}
+        keep = downloading | self._watching
+        self._stage("progress", {k: v for k, v in self._get("progress").items() if k in keep})
+        self._latest = {k: v for k, v in self._latest.items() if k in keep}
+        self._stage("busy", {k: v for k, v in self._get("busy").items() if k in ids})
+        self._stage("last_refresh", time.time())
         for model_id in downloading - self._watching:
             self._runner.spawn(self._watch_elsewhere(model_id))
 
@@ -392,9 +393,7 @@ class ModelManager(anywidget.AnyWidget):
         models = [model if m.id == model.id else m for m in self._models]
         if any(m.id == model.id for m in self._models):
             self._models = models
-            rows = model_rows(models)
-            if rows != self.models:
-                self.models = rows
+            self._stage("models", model_rows(models))
 
     # ------------------------------------------------------------------ actions
     def _start(
@@ -414,7 +413,9 @@ class ModelManager(anywidget.AnyWidget):
         handle._attach(self._runner.spawn(self._run(handle, work)))
         return handle
 
-    async def _run(self, handle: ActionHandle, work: Callable[[ActionHandle], Awaitable[Any]]) -> Any:
+    async def _run(
+        self, handle: ActionHandle, work: Callable[[ActionHandle], Awaitable[Any]]
+    ) -> Any:
         model_id, outcome, message = handle.model_id, "done", None
         if model_id is not None:
             self._set_row(model_id, busy=handle.action, error=None)
@@ -446,12 +447,14 @@ class ModelManager(anywidget.AnyWidget):
                     "error": message,
                 }
             )
-            if handle.action != "refresh" and self.connection == "connected":
+            if handle.action != "refresh" and self._get("connection") == "connected":
                 fresh = frozenset([model_id]) if message and model_id else frozenset()
                 if outcome == "cancelled":
                     self._runner.spawn(self._refresh_quietly())
                 else:
                     await self._refresh_quietly(fresh)
+            if outcome != "cancelled":
+                await self._synced()  # the frontend has the result when the handle completes
 
     def _simple(self, method: str) -> Callable[[ActionHandle], Awaitable[Any]]:
         async def run(handle: ActionHandle) -> Any:
@@ -466,7 +469,7 @@ class ModelManager(anywidget.AnyWidget):
 
     async def _do_retry(self, handle: ActionHandle) -> list[Any]:
         if not await self._reconnect():
-            raise PiecesUnavailable(self.server.get("tried") or [])
+            raise PiecesUnavailable(self._get("server").get("tried") or [])
         return self._models
 
     async def _do_delete(self, handle: ActionHandle) -> None:
@@ -493,6 +496,7 @@ class ModelManager(anywidget.AnyWidget):
                     final = progress
                     handle._emit(progress)
                     self._push_progress(model_id, progress)
+                await self._synced()  # the terminal state reaches the frontend before cleanup
             finally:
                 self._watching.discard(model_id)
         return self._finish_download(model_id, final)
@@ -522,6 +526,7 @@ class ModelManager(anywidget.AnyWidget):
             api = await self._api()
             async for progress in api.watch_download(model_id, stall_after=self.stall_after):
                 self._push_progress(model_id, progress)
+            await self._synced()
         except PiecesError as exc:
             log.debug("watching %s ended: %s", model_id, exc)
         finally:
@@ -549,44 +554,82 @@ class ModelManager(anywidget.AnyWidget):
         """Set or clear (None) a row's busy/error entry, replacing the dict so it syncs."""
         for trait, value in changes.items():
             name = {"busy": "busy", "error": "errors"}[trait]
-            current = getattr(self, name)
+            current = self._get(name)
             if value is None and model_id not in current:
                 continue
             updated = {k: v for k, v in current.items() if k != model_id}
             if value is not None:
                 updated[model_id] = value
-            setattr(self, name, updated)
+            self._stage(name, updated)
+
+    # Every trait write is staged and all staged values go out together, in one comm message, at
+    # most once per `progress_interval` (100 ms): at most ~10 messages a second per widget, whatever
+    # the frame rate or the number of downloads. Nothing is dropped: only the newest value of each
+    # trait is sent, and a terminal state waits at most one interval.
+
+    def _get(self, name: str) -> Any:
+        """A trait's value as the frontend will see it after the next flush."""
+        return self._staged[name] if name in self._staged else getattr(self, name)
+
+    def _stage(self, name: str, value: Any) -> None:
+        if self._direct:
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+            return
+        self._staged[name] = value
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._runner.in_loop_thread():
+            self._runner.call_soon(self._schedule_flush)
+            return
+        if self._flush_timer is not None:
+            return
+        loop = self._runner.loop
+        self._flush_timer = loop.call_later(self._throttle.delay(loop.time()), self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        if self._latest:
+            progress = dict(self._get("progress"))
+            for model_id, latest in self._latest.items():
+                progress[model_id] = merge_progress(progress.get(model_id), progress_entry(latest))
+            self._latest = {}
+            self._staged["progress"] = progress
+        staged, self._staged = self._staged, {}
+        changed = {k: v for k, v in staged.items() if getattr(self, k) != v}
+        if changed:
+            with self.hold_sync():
+                for name, value in changed.items():
+                    setattr(self, name, value)
+            self._throttle.mark(self._runner.loop.time())
+        waiters, self._synced_waiters = self._synced_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _synced(self) -> None:
+        """Wait until everything staged so far has reached the traits (at most one interval)."""
+        if not self._staged and not self._latest:
+            return
+        waiter = self._runner.loop.create_future()
+        self._synced_waiters.append(waiter)
+        self._schedule_flush()
+        await waiter
 
     def _push_progress(self, model_id: str, progress: Any) -> None:
-        """Throttle: at most one progress message per interval; terminal states go at once."""
-        entry = progress_entry(progress)
-        previous = self._pending.get(model_id) or self.progress.get(model_id)
-        self._pending[model_id] = merge_progress(previous, entry)
-        loop = self._runner.loop
-        delay = self._throttle.delay(loop.time(), urgent=entry["terminal"])
-        if delay == 0:
-            self._flush_progress()
-        elif self._flush_timer is None:
-            self._flush_timer = loop.call_later(delay, self._flush_progress)
-
-    def _flush_progress(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        self.progress = {**self.progress, **pending}
-        self._throttle.mark(self._runner.loop.time())
+        """Keep only the newest frame per model; the flush turns it into the row's entry."""
+        self._latest[model_id] = progress
+        self._schedule_flush()
 
     def _announce(self, text: str, level: str = "info") -> None:
-        self.notice = {"seq": next(self._notice_seq), "level": level, "text": text}
+        self._stage("notice", {"seq": next(self._notice_seq), "level": level, "text": text})
 
     def _callback_failed(self, exc: BaseException) -> None:
         self._announce(f"A progress callback raised {type(exc).__name__}: {exc}", level="error")
 
     # ------------------------------------------------------------------ frontend commands
-    _COMMANDS = {
+    _COMMANDS: ClassVar[dict[str, str]] = {
         "refresh": "refresh", "retry": "retry", "download": "download", "cancel": "cancel",
         "load": "load", "unload": "unload", "delete": "delete", "delete-cache": "delete_cache",
         "unload-all": "unload_all",

@@ -158,6 +158,31 @@ class ProgressLog:
         return [e["percentage"] for _, e in self.items if e.get("percentage") is not None]
 
 
+WAKER_PAUSED = threading.Event()
+
+
+@pytest.fixture(autouse=True)
+def wake_idle_loop() -> Iterator[None]:
+    """Work around a known bug (see test_handle_completes_when_the_action_ends_before_attach):
+    a handle can miss its completion while the shared loop sleeps with nothing scheduled.
+    Poking the loop every 0.2 s bounds that stall, so other tests do not flake meanwhile.
+    Remove once ActionHandle._attach registers its callback on the loop's thread."""
+    from pieces_widgets.runner import background_loop
+
+    loop, stop = background_loop(), threading.Event()
+
+    def poke() -> None:
+        while not stop.wait(0.2):
+            if not WAKER_PAUSED.is_set():
+                loop.call_soon_threadsafe(lambda: None)
+
+    thread = threading.Thread(target=poke, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
+
+
 @pytest.fixture
 def managers() -> Iterator[Callable[..., ModelManager]]:
     """`managers(url, **kwargs)` -> a ModelManager (polling off by default); closed at teardown."""
@@ -229,6 +254,17 @@ def test_client_server_absent_fails_fast_and_names_the_url():
 # --------------------------------------------------------------------------- server killed
 
 
+def assert_download_died(handle: Any, mm: ModelManager, mid: str) -> None:
+    """The handle of a download the server lost ends without hanging, and not as COMPLETED:
+    either a terminal CANCELED progress, or a clear error on the row."""
+    try:
+        final = handle.wait(WAIT)
+    except PiecesError:
+        assert "Download failed" in mm.errors.get(mid, "") or mm.connection != "connected"
+    else:
+        assert final.terminal and final.status == "CANCELED"
+
+
 def test_widget_server_stopped_mid_download_and_restarted(emulator_factory, managers):
     emu = emulator_factory(download_seconds=3.0)
     mm = managers(emu.url, poll_interval=0.5)
@@ -242,9 +278,8 @@ def test_widget_server_stopped_mid_download_and_restarted(emulator_factory, mana
     time.sleep(0.3)
     emu.start()  # same port
     assert emu.url.endswith(f":{emu.port}")
-    final = handle.wait(WAIT)
-    # The download died with the server: the handle ends (no hang) with a terminal status.
-    assert final.terminal and final.status == "CANCELED"
+    # The download died with the server: the handle ends (no hang), as not completed.
+    assert_download_died(handle, mm, mid)
     # State reconciled: the row is back to "available", as the server says; nothing lost.
     eventually(lambda: no_phantom_download(mm, emu.url), what="widget agrees with server")
     assert [r["id"] for r in mm.models] == before
@@ -281,7 +316,6 @@ def test_widget_server_process_killed_mid_download_and_restarted(managers):
     procs = [_start_cli(port, "--download-seconds", "3")]
     try:
         mm = managers(url, poll_interval=0.5)
-        notices = Notices(mm)
         before = [r["id"] for r in mm.models]
         mid = ids(mm)[AVAILABLE]
         handle = mm.download(mid)
@@ -289,11 +323,7 @@ def test_widget_server_process_killed_mid_download_and_restarted(managers):
         procs[0].send_signal(signal.SIGKILL)  # no shutdown at all: sockets just die
         procs[0].wait(10)
         procs.append(_start_cli(port, "--download-seconds", "1"))  # a fresh process, same port
-        try:
-            final = handle.wait(WAIT)
-            assert final.terminal and final.status == "CANCELED"
-        except PiecesError as exc:  # the reconnect budget ran out first: still a clear error
-            assert "Download failed" in mm.errors.get(mid, "") or isinstance(exc, PiecesUnavailable)
+        assert_download_died(handle, mm, mid)
         # Reconciled with the new process: no phantom "downloading", no lost rows. (The new
         # process resumes the catalogue's own download of Phi-3; the widget shows that one.)
         eventually(
@@ -302,7 +332,6 @@ def test_widget_server_process_killed_mid_download_and_restarted(managers):
         )
         assert [r["id"] for r in mm.models] == before
         assert state(mm, mid) == "available" and mid not in mm.busy
-        print("notices:", notices.seen, "errors:", mm.errors)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -311,6 +340,27 @@ def test_widget_server_process_killed_mid_download_and_restarted(managers):
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a download the server lost in a restart is announced as 'Download of X "
+    "cancelled.' although nobody cancelled it; the row shows no error",
+)
+def test_widget_does_not_call_a_download_lost_in_a_restart_cancelled(emulator_factory, managers):
+    emu = emulator_factory(download_seconds=2.0)
+    mm = managers(emu.url)
+    notices = Notices(mm)
+    mid = ids(mm)[AVAILABLE]
+    handle = mm.download(mid)
+    eventually(lambda: pct(mm, mid) > 5, what="download under way")
+    emu.stop()
+    emu.start()
+    with contextlib.suppress(PiecesError):
+        handle.wait(WAIT)
+    assert not notices.has("cancelled"), notices.texts()
+    # Told truthfully: the download stopped on the server (or the connection was lost).
+    assert notices.has("Download failed", "error"), notices.texts()
 
 
 def test_client_watch_survives_a_server_restart(emulator_factory):
@@ -890,6 +940,72 @@ def test_two_widgets_on_one_server_converge(emulator_factory, managers):
 
 
 # --------------------------------------------------------------------------- the loop survives
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: ActionHandle._attach adds the done-callback from the caller's thread after "
+    "spawn() returned; if the action already ended, asyncio queues the callback with a "
+    "non-thread-safe call_soon and the handle stays 'running' until something else wakes the "
+    "loop (forever when idle)",
+)
+def test_handle_completes_when_the_action_ends_before_attach(emulator_factory, monkeypatch):
+    emu = emulator_factory(resume_downloads=False)  # nothing else keeps the loop busy
+    mm = ModelManager(emu.url, poll_interval=None)
+    try:
+        real_spawn = mm._runner.spawn
+
+        def descheduled_spawn(coro: Any) -> Any:
+            task = real_spawn(coro)
+            time.sleep(0.3)  # the caller's thread loses the CPU right after the spawn
+            return task
+
+        monkeypatch.setattr(mm._runner, "spawn", descheduled_spawn)
+        WAKER_PAUSED.set()  # the waker fixture would hide the bug: leave the loop alone
+        handle = mm.delete(ids(mm)[DOWNLOADED])  # refused at once (not custom)
+        monkeypatch.undo()
+        deadline = time.monotonic() + 3
+        while not handle.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handle.done(), f"{handle!r}: the action ended, its handle never learnt it"
+    finally:
+        WAKER_PAUSED.clear()
+        mm.close()
+
+
+EXIT_SCRIPT = """
+from pieces_widgets import ModelManager
+from pieces_widgets.emulator import Emulator
+emu = Emulator(resume_downloads=False).start()
+kept = ModelManager(emu.url, poll_interval=None)          # never closed, as in most scripts
+kept.load(next(r["id"] for r in kept.models if r["name"] == "Llama 3 8B")).wait(10)
+closed = ModelManager(emu.url, poll_interval=None)
+closed.close()
+try:
+    closed.refresh().wait(10)                              # an action after close()
+except Exception as exc:
+    print("refused:", type(exc).__name__)
+print("end of script", flush=True)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a script that used ModelManager never exits: ipywidgets' Widget.__del__ calls "
+    "close() during interpreter shutdown, and close() blocks forever in Runner.spawn() on a "
+    "loop thread that no longer runs; an action after close() also recreates the HTTP client",
+)
+def test_a_script_using_the_widget_exits_promptly():
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=8
+        )  # about 1 s when it works; 8 s leaves room for a loaded CI machine
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the script printed its last line but never exited") from exc
+    assert done.returncode == 0 and "end of script" in done.stdout, done.stderr[-500:]
+    assert "refused: ActionError" in done.stdout  # no new HTTP client after close()
+    assert time.monotonic() - started < 8
 
 
 def test_background_loop_survives_the_fault_matrix():

@@ -31,6 +31,7 @@ export const COLUMNS = [
 ];
 
 export const COLUMN_KEYS = COLUMNS.map((c) => c.key);
+const COLUMN_KIND = new Map(COLUMNS.map((c) => [c.key, c.kind]));
 
 /** State order for sorting ascending: the most "ready" first. Unknown values follow, by text. */
 export const STATE_ORDER = ["loaded", "downloading", "downloaded", "available", "cloud"];
@@ -68,11 +69,22 @@ function isMissing(v) {
  * @param {unknown} v
  */
 export function textKey(v) {
-  return String(v)
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/\d+/g, (d) => d.replace(/^0+(?=\d)/, "").padStart(16, "0"));
+  let s = String(v);
+  if (NON_ASCII.test(s)) s = s.normalize("NFKD").replace(COMBINING, "");
+  s = s.toLowerCase();
+  return DIGIT.test(s) ? s.replace(DIGITS, padDigits) : s;
+}
+const NON_ASCII = /[^\x00-\x7f]/;
+const COMBINING = /[\u0300-\u036f]/g;
+const DIGIT = /\d/;
+const DIGITS = /\d+/g;
+const ZEROS = "0000000000000000";
+/** A digit run without leading zeros, left-padded to 16 digits. @param {string} d */
+function padDigits(d) {
+  let i = 0;
+  while (i < d.length - 1 && d.charCodeAt(i) === 48) i += 1;
+  const t = i ? d.slice(i) : d;
+  return t.length >= 16 ? t : ZEROS.slice(t.length) + t;
 }
 
 /**
@@ -155,6 +167,41 @@ export function compareRows(a, b, sort) {
 }
 
 /**
+ * The ascending sort key of a row on one column (compare keys with `<`), or null when the value
+ * is missing (missing values sort last in both directions).
+ * @param {Row} row @param {string} column @returns {number | string | null}
+ */
+export function rowSortKey(row, column) {
+  const v = /** @type {any} */ (row)[column];
+  return isMissing(v) ? null : sortKey(v, COLUMN_KIND.get(column) || "text");
+}
+
+/**
+ * Stable sort of items on precomputed keys (null = missing: last in both directions).
+ * @template T
+ * @param {T[]} items @param {(item: T) => number | string | null} keyOf @param {boolean} descending
+ * @returns {T[]} a new array
+ */
+export function sortByKey(items, keyOf, descending) {
+  const sign = descending ? -1 : 1;
+  /** @type {{item: T, i: number, key: number | string}[]} */
+  const present = [];
+  /** @type {T[]} */
+  const missing = [];
+  for (let i = 0; i < items.length; i++) {
+    const key = keyOf(items[i]);
+    if (key === null) missing.push(items[i]);
+    else present.push({ item: items[i], i, key });
+  }
+  present.sort((x, y) => (x.key < y.key ? -sign : x.key > y.key ? sign : x.i - y.i));
+  const out = new Array(present.length + missing.length);
+  let k = 0;
+  for (const x of present) out[k++] = x.item;
+  for (const item of missing) out[k++] = item;
+  return out;
+}
+
+/**
  * Stable sort on raw values (bytes, not "4.1 GB"); missing values last either way.
  * Keys are computed once per row. Returns a new array; with no sort column, the input order.
  * @template {Row} T
@@ -164,20 +211,10 @@ export function sortRows(rows, sort) {
   if (!sort || !sort.column) return rows.slice();
   const column = sort.column;
   const kind = columnKind(sort);
-  const sign = sort.descending ? -1 : 1;
-  /** @type {{row: T, i: number, key: number | string}[]} */
-  const present = [];
-  /** @type {T[]} */
-  const missing = [];
-  for (let i = 0; i < rows.length; i++) {
-    const v = /** @type {any} */ (rows[i])[column];
-    if (isMissing(v)) missing.push(rows[i]);
-    else present.push({ row: rows[i], i, key: sortKey(v, kind) });
-  }
-  present.sort((x, y) => (x.key < y.key ? -sign : x.key > y.key ? sign : x.i - y.i));
-  const out = present.map((x) => x.row);
-  for (const r of missing) out.push(r);
-  return out;
+  return sortByKey(rows, (row) => {
+    const v = /** @type {any} */ (row)[column];
+    return isMissing(v) ? null : sortKey(v, kind);
+  }, sort.descending);
 }
 
 /**
@@ -264,9 +301,17 @@ export function filterRows(rows, filter, query) {
  * @param {Row[]} rows @returns {Record<string, number>}
  */
 export function filterCounts(rows) {
-  /** @type {Record<string, number>} */
-  const counts = {};
-  for (const f of FILTER_KEYS) counts[f] = 0;
-  for (const r of rows) for (const f of FILTER_KEYS) if (matchesFilter(r, f)) counts[f] += 1;
-  return counts;
+  // One pass, the same rules as matchesFilter (kept in step by a unit test).
+  let cloud = 0;
+  let downloaded = 0;
+  let loaded = 0;
+  let custom = 0;
+  for (const r of rows) {
+    if (r.cloud) cloud += 1;
+    const st = r.state;
+    if (r.downloaded || st === "downloaded" || st === "loaded") downloaded += 1;
+    if (r.loaded || st === "loaded") loaded += 1;
+    if (r.custom) custom += 1;
+  }
+  return { all: rows.length, local: rows.length - cloud, cloud, downloaded, loaded, custom };
 }

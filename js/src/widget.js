@@ -1,7 +1,9 @@
-// ModelManager front end (anywidget). One view = one table; rows are built once, keyed by model
-// id, and updated in place: a progress tick touches only its row, a new snapshot reconciles rows by
-// id, sorting reorders existing rows, filtering toggles `hidden`. Server data reaches the DOM only
-// through textContent and attribute values.
+// ModelManager front end (anywidget). One view = one table; rows are built at most once per model
+// id (lazily) and updated in place: a progress tick touches only its row, a new snapshot
+// reconciles rows by id, sorting reorders existing rows, filtering toggles `hidden`. Over
+// WINDOW_MIN models only matching rows are rendered, and over WINDOW_MIN matching rows only a
+// window of them around the scroll viewport (see "row list" below). Server data reaches the DOM
+// only through textContent and attribute values.
 import { ACTION_LABELS, CONFIRM_ACTIONS, actionEnabled, actionsFor, busyLabel, confirmText } from "./actions.js";
 import { h, setAttr, setText } from "./dom.js";
 import { buildForm, collectFields, fillForm, readForm } from "./form.js";
@@ -17,9 +19,10 @@ import {
   nextSort,
   normalizeFilter,
   normalizeSort,
+  rowSortKey,
   searchTerms,
   searchText,
-  sortRows,
+  sortByKey,
 } from "./table.js";
 
 /** @typedef {import("./table.js").Row} Row */
@@ -39,6 +42,7 @@ import {
  *   now?: () => number,
  *   setTimeout?: (fn: () => void, ms: number) => any, clearTimeout?: (t: any) => void,
  *   setInterval?: (fn: () => void, ms: number) => any, clearInterval?: (t: any) => void,
+ *   requestAnimationFrame?: (fn: () => void) => any, cancelAnimationFrame?: (id: any) => void,
  *   searchDebounceMs?: number, infoNoticeMs?: number
  * }} ViewOptions
  */
@@ -46,6 +50,16 @@ import {
 const KNOWN_STATES = new Set(["cloud", "available", "downloading", "downloaded", "loaded"]);
 const CANCELLABLE_BUSY = new Set(["download", "downloading", "queued"]);
 const SEARCH_DEBOUNCE_MS = 250;
+/** Above this many models only matching rows are rendered; above this many matching rows, only a window. */
+export const WINDOW_MIN = 1000;
+/** Rows rendered beyond each edge of the viewport when windowed, in px. */
+const OVERSCAN_PX = 240;
+/** Above this many rows out of place, tbody's children are replaced in one go. */
+const BULK_MOVES = 48;
+/** Row and header heights until measured, and the viewport height before layout, in px. */
+const ROW_ESTIMATE = 46;
+const HEAD_ESTIMATE = 30;
+const VIEWPORT_FALLBACK = 640;
 const INFO_NOTICE_MS = 8000;
 
 /** @param {unknown} v */
@@ -64,13 +78,6 @@ function changedKeys(a, b) {
   return out;
 }
 
-/** @param {string[]} a @param {string[]} b */
-function sameList(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** @param {any} v @returns {Record<string, any>} */
 function dict(v) {
   return v && typeof v === "object" && !Array.isArray(v) ? v : {};
@@ -87,6 +94,9 @@ export function createView(model, el, options = {}) {
   const clearT = options.clearTimeout || ((t) => globalThis.clearTimeout(t));
   const setI = options.setInterval || ((fn, ms) => globalThis.setInterval(fn, ms));
   const clearI = options.clearInterval || ((t) => globalThis.clearInterval(t));
+  const host = /** @type {any} */ (doc.defaultView) || globalThis;
+  const raf = options.requestAnimationFrame || (typeof host.requestAnimationFrame === "function" ? (fn) => host.requestAnimationFrame(fn) : (fn) => setT(fn, 16));
+  const cancelRaf = options.cancelAnimationFrame || (typeof host.cancelAnimationFrame === "function" ? (id) => host.cancelAnimationFrame(id) : clearT);
   const searchDebounceMs = options.searchDebounceMs ?? SEARCH_DEBOUNCE_MS;
   const infoNoticeMs = options.infoNoticeMs ?? INFO_NOTICE_MS;
   /** @type {(tag: string, attrs?: import("./dom.js").Attrs | null, ...kids: any[]) => HTMLElement} */
@@ -97,8 +107,25 @@ export function createView(model, el, options = {}) {
   let rows = [];
   /** @type {Map<string, any>} */
   const recs = new Map();
-  /** @type {string[]} */
-  let order = [];
+  /** @type {any[]} records in server order */
+  let serverRecs = [];
+  /** @type {any[] | null} records in display order (null: sort again) */
+  let sortedRecs = null;
+  /** @type {any[]} the rows tbody shows from: all (small catalogues) or the matching ones */
+  let shown = [];
+  /** @type {any[]} records whose rows are in tbody, in DOM order */
+  let mountedList = [];
+  let windowed = false;
+  let winStart = 0;
+  let winEnd = 0;
+  let rowEstimate = ROW_ESTIMATE;
+  /** the scroller's scrollTop and clientHeight, read once per frame */
+  let viewTop = 0;
+  let viewHeight = 0;
+  let headHeight = HEAD_ESTIMATE;
+  let gen = 0;
+  let modelsSeq = 0;
+  /** @type {any} */ let frameId = null;
   let sort = normalizeSort(model.get("sort"));
   let filter = normalizeFilter(model.get("filter"));
   let search = str(model.get("search"));
@@ -197,7 +224,11 @@ export function createView(model, el, options = {}) {
   }
   headRow.appendChild(e("th", { scope: "col", role: "columnheader", class: "pmm-th-actions", text: "Actions" }));
   const tbody = e("tbody", { role: "rowgroup" });
-  const table = e("table", { class: "pmm-table", role: "table", "aria-label": "Pieces OS models" }, e("thead", { role: "rowgroup" }, headRow), tbody);
+  const thead = e("thead", { role: "rowgroup" }, headRow);
+  const table = e("table", { class: "pmm-table", role: "table", "aria-label": "Pieces OS models" }, thead, tbody);
+  // Windowed (over WINDOW_MIN matching rows): these stand for the rows above / below the window.
+  const spacerTop = e("tr", { class: "pmm-spacer", role: "presentation", "aria-hidden": "true" });
+  const spacerBottom = /** @type {HTMLElement} */ (spacerTop.cloneNode(false));
   const emptyText = e("span", { class: "pmm-empty-text" });
   const clearBtn = e("button", { type: "button", class: "pmm-btn", "data-action": "clear-filters" }, "Clear search and filter");
   const empty = e("div", { class: "pmm-empty", hidden: true }, emptyText, clearBtn);
@@ -230,44 +261,103 @@ export function createView(model, el, options = {}) {
   }
 
   // ---------------------------------------------------------------- rows
-  /** @param {string} id */
+  /**
+   * A model's record: its row dict, match and sort-key caches and, once the row has been shown,
+   * its DOM (built lazily, at most once per model id, then reused). A record whose row is not in
+   * the DOM is only marked `dirty` by updates and rendered when it is next shown.
+   * @param {string} id
+   */
   function createRec(id) {
-    const tr = /** @type {HTMLElement} */ (rowTemplate.cloneNode(true));
-    tr.setAttribute("data-model-id", id);
-    const td = tr.children;
-    const rec = {
+    return {
       id,
       /** @type {Row} */ row: /** @type {any} */ (null),
-      tr,
-      name: td[0].firstChild.firstChild,
+      /** @type {HTMLElement} */ tr: /** @type {any} */ (null),
+      /** @type {any} */ name: null,
       /** @type {HTMLElement | null} */ custom: null,
-      nameLine: td[0].firstChild,
+      /** @type {any} */ nameLine: null,
       /** @type {Row | null} */ titled: null,
-      unique: td[0].lastChild,
-      provider: td[1].firstChild,
-      foundation: td[1].lastChild,
-      where: td[2],
-      stateTd: td[3],
-      state: td[3].firstChild,
-      bytes: td[4],
-      ram: td[5],
-      params: td[6],
-      quant: td[7],
-      ctx: td[8],
-      actionsTd: td[9],
-      actions: td[9].firstChild,
+      /** @type {any} */ unique: null,
+      /** @type {any} */ provider: null,
+      /** @type {any} */ foundation: null,
+      /** @type {any} */ where: null,
+      /** @type {any} */ stateTd: null,
+      /** @type {any} */ state: null,
+      /** @type {any} */ bytes: null,
+      /** @type {any} */ ram: null,
+      /** @type {any} */ params: null,
+      /** @type {any} */ quant: null,
+      /** @type {any} */ ctx: null,
+      /** @type {any} */ actionsTd: null,
+      /** @type {any} */ actions: null,
       /** @type {Map<string, HTMLElement>} */ buttons: new Map(),
       /** @type {HTMLElement | null} */ busyEl: null,
       /** @type {any} */ confirm: null,
       /** @type {any} */ error: null,
       /** @type {any} */ prog: null,
       /** @type {Record<string, any>} */ v: {},
-      /** @type {string[]} */ haystack: [],
+      /** @type {string[] | null} */ haystack: null,
+      /** sort key cache: column, raw value and key (null = missing) */
+      /** @type {string | null} */ kc: null,
+      /** @type {any} */ kr: null,
+      /** @type {any} */ kv: null,
       match: true,
       actSig: "",
       progVisible: false,
+      /** in tbody now */ mounted: false,
+      /** the models snapshot that last listed it */ seen: 0,
+      /** changed while not in the DOM: render it all when shown */ dirty: true,
+      /** measured height in px (0: not measured yet) */ h: 0,
+      /** aria-rowindex written (0: none) */ aria: 0,
+      /** index among the matching rows (windowed) */ pos: 0,
+      gen: 0,
     };
-    return rec;
+  }
+
+  /** Build a record's row from the template (once per model id). @param {any} rec */
+  function buildRow(rec) {
+    const tr = /** @type {HTMLElement} */ (rowTemplate.cloneNode(true));
+    tr.setAttribute("data-model-id", rec.id);
+    const c0 = /** @type {any} */ (tr.firstChild);
+    const c1 = c0.nextSibling;
+    const c2 = c1.nextSibling;
+    const c3 = c2.nextSibling;
+    const c4 = c3.nextSibling;
+    const c5 = c4.nextSibling;
+    const c6 = c5.nextSibling;
+    const c7 = c6.nextSibling;
+    const c8 = c7.nextSibling;
+    const c9 = c8.nextSibling;
+    rec.tr = tr;
+    rec.nameLine = c0.firstChild;
+    rec.name = c0.firstChild.firstChild;
+    rec.unique = c0.lastChild;
+    rec.provider = c1.firstChild;
+    rec.foundation = c1.lastChild;
+    rec.where = c2;
+    rec.stateTd = c3;
+    rec.state = c3.firstChild;
+    rec.bytes = c4;
+    rec.ram = c5;
+    rec.params = c6;
+    rec.quant = c7;
+    rec.ctx = c8;
+    rec.actionsTd = c9;
+    rec.actions = c9.firstChild;
+    rec.dirty = true;
+  }
+
+  /** Render every part of a row (after building it, or when it was changed while not shown). */
+  function renderRow(rec) {
+    rec.dirty = false;
+    renderCells(rec, rec.row);
+    renderState(rec);
+    renderActions(rec);
+  }
+
+  /** The actions cell of a row now if it is in the DOM, else when it is next shown. */
+  function refreshActions(rec) {
+    if (rec.mounted) renderActions(rec);
+    else rec.dirty = true;
   }
 
   /** @param {any} rec */
@@ -522,81 +612,348 @@ export function createView(model, el, options = {}) {
     }
   }
 
-  /** Apply filter + search to one row; returns whether visibility changed. */
-  function applyMatch(rec) {
-    const m = matchesFilter(rec.row, filter) && matchesSearch(rec.haystack, terms);
-    if (rec.tr.hidden === m) rec.tr.hidden = !m;
-    if (m === rec.match) return false;
-    rec.match = m;
-    return true;
+  // ---------------------------------------------------------------- row list
+  // Up to WINDOW_MIN models every row is in tbody, in display order, filtered-out rows `hidden`.
+  // Above that only matching rows are: all of them while at most WINDOW_MIN match, else only
+  // those in and near the scroll viewport (a window, plus overscan) between two spacer rows
+  // whose heights stand for the rows not shown (measured heights, an estimate for the others).
+  // The window follows scrolling (once per animation frame), sorting, searching and snapshots.
+
+  /** @param {any} rec */
+  function computeMatch(rec) {
+    if (!matchesFilter(rec.row, filter)) return false;
+    if (terms.length === 0) return true;
+    if (!rec.haystack) rec.haystack = searchText(rec.row);
+    return matchesSearch(rec.haystack, terms);
   }
 
+  /** Recompute every row's match (filter or search changed) and show the result. */
   function applyAllMatches() {
     let count = 0;
-    for (const rec of recs.values()) {
-      applyMatch(rec);
+    for (const rec of serverRecs) {
+      rec.match = computeMatch(rec);
       if (rec.match) count += 1;
     }
     visibleCount = count;
+    syncRows();
     renderCounts();
   }
 
-  /** Put rows in sort order (server order when unsorted); moves nodes only when the order changed. */
+  /** Every record in display order: sorted on raw values (keys cached per row), else server order. */
+  function displayOrder() {
+    if (sortedRecs) return sortedRecs;
+    const column = sort.column;
+    if (!column) return (sortedRecs = serverRecs);
+    sortedRecs = sortByKey(serverRecs, (rec) => {
+      const raw = /** @type {any} */ (rec.row)[column];
+      if (rec.kc !== column || rec.kr !== raw) {
+        rec.kc = column;
+        rec.kr = raw;
+        rec.kv = rowSortKey(rec.row, column);
+      }
+      return rec.kv;
+    }, sort.descending);
+    return sortedRecs;
+  }
+
+  /** Sort changed: reorder the rows. */
   function applyOrder() {
-    const sorted = sort.column ? sortRows(rows, sort) : rows;
-    const ids = sorted.map((r) => r.id);
-    if (sameList(ids, order)) return;
+    sortedRecs = null;
+    syncRows();
+  }
+
+  /** The record whose row holds keyboard focus, if any. */
+  function focusedRec() {
+    const active = /** @type {any} */ (doc.activeElement);
+    if (!active || active === doc.body || !tbody.contains(active)) return null;
+    const tr = active.closest("tr[data-model-id]");
+    return tr ? recs.get(tr.getAttribute("data-model-id")) || null : null;
+  }
+
+  /**
+   * Put the right rows into tbody (see above).
+   * @param {boolean} [scrolled] only the scroll position (or row heights) changed
+   * @param {boolean} [mayKeep] keep the window while it still covers the viewport
+   */
+  function syncRows(scrolled = false, mayKeep = scrolled) {
+    const list = displayOrder();
+    if (list.length <= WINDOW_MIN) {
+      shown = list;
+      patchRows(list, false, 0, 0);
+      return;
+    }
+    if (!scrolled) shown = list.filter((rec) => rec.match);
+    if (shown.length <= WINDOW_MIN) {
+      patchRows(shown, false, 0, 0);
+      return;
+    }
+    const n = shown.length;
+    const est = rowEstimate;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += shown[i].h || est;
+    // The viewport in tbody coordinates, as of the last frame (reading the scroller's geometry
+    // here would force a layout mid-update); the browser clamps scrollTop when the content shrank.
+    const vh = viewHeight || VIEWPORT_FALLBACK;
+    const top = Math.min(viewTop, Math.max(0, total + headHeight - vh)) - headHeight;
+    const bottom = top + vh;
+    // Rows [start, end) cover [top - overscan, bottom + overscan]; topPx is where `start` begins.
+    let start = -1;
+    let end = n;
+    let topPx = 0;
+    let endPx = total;
+    let keep = mayKeep && windowed && winEnd <= n && winStart < winEnd;
+    let y = 0;
+    for (let i = 0; i < n; i++) {
+      if (keep) {
+        if (i === winStart) topPx = y;
+        if (i === winEnd) {
+          endPx = y;
+          break;
+        }
+      } else {
+        if (start < 0 && y + (shown[i].h || est) > top - OVERSCAN_PX) {
+          start = i;
+          topPx = y;
+        }
+        if (start >= 0 && i > start && y >= bottom + OVERSCAN_PX) {
+          end = i;
+          endPx = y;
+          break;
+        }
+      }
+      y += shown[i].h || est;
+    }
+    if (keep) {
+      // Keep the window while it covers the viewport with half the overscan to spare.
+      keep = topPx <= Math.max(0, top - OVERSCAN_PX / 2) && endPx >= Math.min(total, bottom + OVERSCAN_PX / 2);
+      if (keep) {
+        start = winStart;
+        end = winEnd;
+      } else return syncRows(true, false);
+    }
+    if (start < 0) {
+      start = n - 1;
+      topPx = total - (shown[start].h || est);
+    }
+    let bottomPx = total - endPx;
+    winStart = start;
+    winEnd = end;
+    for (let i = start; i < end; i++) shown[i].pos = i;
+    let rows = shown.slice(start, end);
+    // A focused row stays in the DOM (just outside the window, the spacer shortened to match)
+    // so that scrolling or sorting never destroys the button holding keyboard focus.
+    const focused = focusedRec();
+    if (focused && focused.match && focused.mounted) {
+      const at = shown.indexOf(focused);
+      if (at >= 0 && (at < start || at >= end)) {
+        focused.pos = at;
+        const h = focused.h || est;
+        if (at < start) {
+          rows.unshift(focused);
+          topPx = Math.max(0, topPx - h);
+        } else {
+          rows.push(focused);
+          bottomPx = Math.max(0, bottomPx - h);
+        }
+      }
+    }
+    patchRows(rows, true, topPx, bottomPx);
+  }
+
+  /**
+   * Make tbody hold exactly `list` (in order), moving only rows that are out of place.
+   * @param {any[]} list @param {boolean} win windowed @param {number} topPx @param {number} bottomPx
+   */
+  function patchRows(list, win, topPx, bottomPx) {
+    if (list === mountedList && !win && !windowed) {
+      // The same rows in the same order (a search or filter change in a small catalogue).
+      for (const rec of list) {
+        if (rec.dirty) renderRow(rec);
+        const hide = !rec.match;
+        if (rec.tr.hidden !== hide) rec.tr.hidden = hide;
+      }
+      return;
+    }
     const active = /** @type {HTMLElement | null} */ (doc.activeElement);
     const hadFocus = Boolean(active && active !== doc.body && tbody.contains(active));
-    const frag = doc.createDocumentFragment();
-    for (const id of ids) frag.appendChild(recs.get(id).tr);
-    tbody.appendChild(frag);
-    order = ids;
+    const g = ++gen;
+    for (const rec of list) rec.gen = g;
+    // Many rows to insert, move or remove (a sort, a big filter change, the first render): one
+    // bulk replace of tbody's children costs far less than changing them one by one.
+    const old = mountedList;
+    let misplaced = 0;
+    let j = 0;
+    for (const rec of old) if (rec.gen !== g) misplaced += 1;
+    for (let i = 0; i < list.length && misplaced <= BULK_MOVES; i++) {
+      while (j < old.length && old[j].gen !== g) j += 1;
+      if (j < old.length && old[j] === list[i]) j += 1;
+      else misplaced += 1;
+    }
+    const bulk = misplaced > BULK_MOVES;
+    for (const rec of old) {
+      if (rec.gen !== g && rec.mounted) {
+        if (!bulk) rec.tr.remove();
+        rec.mounted = false;
+      }
+    }
+    if (windowed !== win) {
+      windowed = win;
+      setAttr(table, "data-windowed", win ? "true" : null);
+      setAttr(headRow, "aria-rowindex", win ? "1" : null);
+    }
+    setAttr(table, "aria-rowcount", win ? String(shown.length + 1) : null);
+    setSpacer(spacerTop, win ? topPx : 0);
+    setSpacer(spacerBottom, win ? bottomPx : 0);
+    let fresh = false;
+    for (const rec of list) {
+      if (!rec.tr) buildRow(rec);
+      if (rec.dirty) renderRow(rec);
+      if (!rec.mounted) {
+        rec.mounted = true;
+        fresh = true;
+      }
+      const tr = rec.tr;
+      const hide = !rec.match;
+      if (tr.hidden !== hide) tr.hidden = hide;
+      const aria = win ? rec.pos + 2 : 0;
+      if (rec.aria !== aria) {
+        rec.aria = aria;
+        setAttr(tr, "aria-rowindex", aria ? String(aria) : null);
+      }
+    }
+    if (bulk) {
+      const nodes = list.map((rec) => rec.tr);
+      if (win && topPx > 0) nodes.unshift(spacerTop);
+      if (win && bottomPx > 0) nodes.push(spacerBottom);
+      tbody.replaceChildren(...nodes);
+    } else {
+      if (spacerTop.parentNode && tbody.firstChild !== spacerTop) tbody.insertBefore(spacerTop, tbody.firstChild);
+      let cursor = spacerTop.parentNode ? spacerTop.nextSibling : tbody.firstChild;
+      for (const rec of list) {
+        const tr = rec.tr;
+        if (tr === cursor) cursor = tr.nextSibling;
+        else tbody.insertBefore(tr, cursor);
+      }
+      if (spacerBottom.parentNode && tbody.lastChild !== spacerBottom) tbody.appendChild(spacerBottom);
+    }
+    mountedList = list;
     // Moving a row drops focus from a button inside it: put it back.
     if (hadFocus && active && active.isConnected && doc.activeElement !== active) active.focus({ preventScroll: true });
+    if (win && fresh) scheduleFrame();
+  }
+
+  /** @param {HTMLElement} spacer @param {number} px (0 takes it out of the DOM; patchRows puts it in) */
+  function setSpacer(spacer, px) {
+    if (px <= 0) {
+      if (spacer.parentNode) spacer.remove();
+      return;
+    }
+    const height = `${Math.round(px)}px`;
+    if (spacer.style.height !== height) spacer.style.height = height;
+    if (!spacer.parentNode) tbody.appendChild(spacer);
+  }
+
+  function scheduleFrame() {
+    if (frameId === null && !destroyed) frameId = raf(onFrame);
+  }
+
+  /** Once per frame while windowed: measure the rows in the DOM, then move the window if needed. */
+  function onFrame() {
+    frameId = null;
+    if (destroyed || !windowed) return;
+    const hh = thead.offsetHeight;
+    if (hh > 0) headHeight = hh;
+    viewTop = scroller.scrollTop;
+    viewHeight = scroller.clientHeight;
+    /** @type {number[]} */
+    const hs = [];
+    for (const rec of mountedList) {
+      // Rows off-screen have their contents skipped (content-visibility: auto) and report a
+      // placeholder height: keep what was measured before (or the estimate).
+      const cell = /** @type {any} */ (rec.tr.firstElementChild);
+      if (cell && typeof cell.checkVisibility === "function" && !cell.checkVisibility({ contentVisibilityAuto: true })) continue;
+      const h = rec.tr.offsetHeight;
+      if (h > 0) {
+        rec.h = h;
+        hs.push(h);
+      }
+    }
+    if (hs.length) {
+      hs.sort((a, b) => a - b);
+      rowEstimate = hs[hs.length >> 1];
+    }
+    syncRows(true);
+  }
+
+  function onScroll() {
+    viewTop = scroller.scrollTop;
+    if (windowed) scheduleFrame();
+  }
+
+  function onResize() {
+    viewHeight = scroller.clientHeight;
+    if (windowed) scheduleFrame();
   }
 
   // ---------------------------------------------------------------- trait handlers
   function onModels() {
     const incoming = Array.isArray(model.get("models")) ? model.get("models") : [];
+    const stamp = ++modelsSeq;
     /** @type {Row[]} */
     const next = [];
-    const seen = new Set();
+    /** @type {any[]} */
+    const list = [];
+    const column = sort.column;
+    let changed = false;
+    let count = 0;
     for (const r of incoming) {
       if (!r || typeof r !== "object" || r.id === null || r.id === undefined) continue;
       const id = String(r.id);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      next.push(r.id === id ? r : { ...r, id });
+      let rec = recs.get(id);
+      if (rec && rec.seen === stamp) continue; // a duplicate id: the first one wins
+      if (!rec) {
+        rec = createRec(id);
+        recs.set(id, rec);
+      }
+      rec.seen = stamp;
+      const row = r.id === id ? r : { ...r, id };
+      const old = rec.row;
+      if (old !== row) {
+        rec.row = row;
+        rec.haystack = null;
+        if (rec.mounted) renderRow(rec);
+        else rec.dirty = true;
+        const match = computeMatch(rec);
+        // A new snapshot brings new row objects: only a changed sort value or match moves rows.
+        if (match !== rec.match || !old || (column && /** @type {any} */ (old)[column] !== /** @type {any} */ (row)[column])) changed = true;
+        rec.match = match;
+      }
+      if (serverRecs[list.length] !== rec) changed = true;
+      if (rec.match) count += 1;
+      next.push(row);
+      list.push(rec);
     }
+    if (list.length !== serverRecs.length) changed = true;
     // Remove rows that are gone.
-    for (const [id, rec] of recs) {
-      if (!seen.has(id)) {
-        rec.tr.remove();
-        recs.delete(id);
-        dismissedErrors.delete(id);
-        if (confirming && confirming.id === id) confirming = null;
+    if (recs.size > list.length) {
+      for (const [id, rec] of recs) {
+        if (rec.seen !== stamp) {
+          if (rec.mounted) rec.tr.remove();
+          rec.mounted = false;
+          recs.delete(id);
+          dismissedErrors.delete(id);
+          if (confirming && confirming.id === id) confirming = null;
+          changed = true;
+        }
       }
     }
-    for (const row of next) {
-      let rec = recs.get(row.id);
-      if (!rec) {
-        rec = createRec(row.id);
-        recs.set(row.id, rec);
-      } else if (rec.row === row) continue;
-      rec.row = row;
-      renderCells(rec, row);
-      renderState(rec);
-      renderActions(rec);
-      rec.haystack = searchText(row);
-      applyMatch(rec);
-    }
     rows = next;
-    order = order.filter((id) => recs.has(id));
-    applyOrder();
-    let count = 0;
-    for (const rec of recs.values()) if (rec.match) count += 1;
+    serverRecs = list;
     visibleCount = count;
+    if (changed) {
+      sortedRecs = null;
+      syncRows();
+    }
     renderCounts();
     renderToolbar();
   }
@@ -608,7 +965,8 @@ export function createView(model, el, options = {}) {
     for (const id of changedProgressIds(before, next)) {
       const rec = recs.get(id);
       if (!rec) continue;
-      if (renderState(rec)) renderActions(rec);
+      if (!rec.mounted) rec.dirty = true; // not in the DOM: nothing to touch now
+      else if (renderState(rec)) renderActions(rec);
       const msg = terminalAnnouncement(before[id], next[id], displayName(rec));
       if (msg) announce(msg);
     }
@@ -620,7 +978,7 @@ export function createView(model, el, options = {}) {
     busy = next;
     for (const id of keys) {
       const rec = recs.get(id);
-      if (rec) renderActions(rec);
+      if (rec) refreshActions(rec);
     }
   }
 
@@ -636,7 +994,7 @@ export function createView(model, el, options = {}) {
         dismissedErrors.delete(id);
         announce(`${displayName(rec)}: ${err}`);
       }
-      renderActions(rec);
+      refreshActions(rec);
     }
   }
 
@@ -745,11 +1103,10 @@ export function createView(model, el, options = {}) {
   }
 
   function renderToolbar() {
-    let loaded = 0;
-    for (const r of rows) if (r.loaded || r.state === "loaded") loaded += 1;
+    const counts = filterCounts(rows);
+    const loaded = counts.loaded;
     /** @type {HTMLButtonElement} */ (unloadAllBtn).disabled = loaded === 0;
     setAttr(unloadAllBtn, "title", loaded ? `Unload ${loaded} loaded model${loaded === 1 ? "" : "s"} from memory` : "Nothing is loaded");
-    const counts = filterCounts(rows);
     for (const [key, chip] of chips) setText(chip.count, String(counts[key]));
     setText(summary, rows.length ? summaryText(rows) : "");
   }
@@ -969,7 +1326,7 @@ export function createView(model, el, options = {}) {
     if (CONFIRM_ACTIONS.has(action)) {
       const prevRec = confirming && confirming.id !== id ? recs.get(confirming.id) : null;
       confirming = { id, action };
-      if (prevRec) renderActions(prevRec);
+      if (prevRec) refreshActions(prevRec);
       renderActions(rec);
       if (rec.confirm) rec.confirm.no.focus();
       return;
@@ -1004,8 +1361,8 @@ export function createView(model, el, options = {}) {
       const action = confirming.action;
       confirming = null;
       if (rec) {
-        renderActions(rec);
-        const back = rec.buttons.get(action);
+        refreshActions(rec);
+        const back = rec.mounted ? rec.buttons.get(action) : null;
         if (back) back.focus();
       }
       ev.preventDefault();
@@ -1045,6 +1402,7 @@ export function createView(model, el, options = {}) {
   root.addEventListener("click", onClick);
   root.addEventListener("keydown", onKeydown);
   tbody.addEventListener("mouseover", onPointerOver);
+  scroller.addEventListener("scroll", onScroll, { passive: true });
   searchInput.addEventListener("input", onSearchInput);
   form.form.addEventListener("submit", onSubmit);
 
@@ -1064,6 +1422,10 @@ export function createView(model, el, options = {}) {
     }
   }
   el.appendChild(root);
+  // The viewport's height is known once the view is laid out: re-window then, and on resizes.
+  const resizeObserver = typeof host.ResizeObserver === "function" ? new host.ResizeObserver(onResize) : null;
+  if (resizeObserver) resizeObserver.observe(scroller);
+  if (windowed) scheduleFrame();
   tick();
   const interval = setI(tick, 1000);
 
@@ -1074,6 +1436,10 @@ export function createView(model, el, options = {}) {
     root.removeEventListener("click", onClick);
     root.removeEventListener("keydown", onKeydown);
     tbody.removeEventListener("mouseover", onPointerOver);
+    scroller.removeEventListener("scroll", onScroll);
+    if (resizeObserver) resizeObserver.disconnect();
+    if (frameId !== null) cancelRaf(frameId);
+    frameId = null;
     searchInput.removeEventListener("input", onSearchInput);
     form.form.removeEventListener("submit", onSubmit);
     clearI(interval);

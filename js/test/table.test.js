@@ -123,6 +123,18 @@ test("filter chips", () => {
   assert.deepEqual(filterCounts(rows), { all: 8, local: 7, cloud: 1, downloaded: 4, loaded: 1, custom: 1 });
 });
 
+test("filterCounts counts exactly what matchesFilter shows, for odd flag/state mixes too", () => {
+  const rows = [];
+  for (const state of ["cloud", "available", "downloading", "downloaded", "loaded", "weird", null]) {
+    for (let bits = 0; bits < 32; bits++) {
+      rows.push(row({ id: `${state}-${bits}`, state, cloud: bits & 1 ? true : bits & 16 ? null : false, downloaded: Boolean(bits & 2), loaded: Boolean(bits & 4), custom: Boolean(bits & 8) }));
+    }
+  }
+  const counts = filterCounts(rows);
+  assert.deepEqual(Object.keys(counts), FILTER_KEYS);
+  for (const f of FILTER_KEYS) assert.equal(counts[f], rows.filter((r) => matchesFilter(r, f)).length, f);
+});
+
 test("search: case-insensitive, over name, unique, provider, foundation, quantization, description", () => {
   const rows = catalogue();
   const find = (q) => ids(filterRows(rows, "all", q));
