@@ -47,15 +47,16 @@ SNAPSHOT_IDS = ["snapshot_vs_bare", "snapshot_vs_sdk", "snapshot_cold"]
 # Written from profiles and breakdowns taken while building these benchmarks (see each text).
 WHY: dict[str, str] = {
     "snapshot_vs_bare": (
-        "The ratio sits near the 1.3 line and moves with machine load: over the runs made while "
-        "building this it fell on both sides of it. Over the bare call, ours compares each of the"
-        " 1,000 wire dicts with the previous snapshot's (`old.raw == entry`, about 2.7 ms per "
-        "call here) and hops to the sync client's private loop thread to run httpx's async "
-        "client. Owner: client (`client.py`, `models.py`). Fix: keep the previous response body "
-        "and, when the new body's bytes are equal (the common case when polling), return the "
-        "previous list without `json.loads` or any per-model comparison (one bytes comparison of "
-        "~1 MB: well under 1 ms), which makes the polling path faster than bare; otherwise decode"
-        " with `orjson` when installed."
+        "Ours costs a fairly constant few milliseconds more than the bare call per 1,000 models "
+        "(4-6 ms in the runs made while building this), so the ratio is worst when the machine is"
+        " quiet and the bare call fast (from about 1.2 to just over 1.5). That overhead: "
+        "comparing each of the 1,000 wire dicts with the previous snapshot's (`old.raw == entry`,"
+        " about 2.7 ms per call here), and the sync client's hop to its private loop thread to "
+        "run httpx's async client. Owner: client (`client.py`, `models.py`). Fix: keep the "
+        "previous response body and, when the new body's bytes are equal (the common case when "
+        "polling), return the previous list without `json.loads` or any per-model comparison (one"
+        " bytes comparison of ~1 MB: well under 1 ms), which makes the polling path faster than "
+        "bare; otherwise decode with `orjson` when installed."
     ),
     "snapshot_cold": (
         "Cold means every one of the 1,000 models is parsed on every call (`reuse_models=False`)."
@@ -180,10 +181,10 @@ NOTES: dict[str, str] = {
         "the client's REST reconcile (`GET /model/{id}`) before it is yielded."
     ),
     "table_render": (
-        "Load-sensitive (individual runs in the method column; medians of roughly 90-150 ms over "
-        "the runs made while building this). The frontend renders only a window of rows above "
-        "1,000 models, so the cost is building 5,000 row records, the chip counts and the name "
-        "sort, not the DOM."
+        "Load-sensitive (individual runs in the method column; medians between about 75 and 150 "
+        "ms over the runs made while building this, the highest under heavy load). The frontend "
+        "renders only a window of rows above 1,000 models, so the cost is building 5,000 row "
+        "records, the chip counts and the name sort, not the DOM."
     ),
     "table_sort": (
         "Load-sensitive, and the frontend was still changing while this was built: earlier "

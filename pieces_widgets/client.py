@@ -102,7 +102,10 @@ def _segment(model: Model | str) -> tuple[str, str]:
     model_id = model.id if isinstance(model, Model) else model
     if not isinstance(model_id, str) or not model_id:
         raise ValueError(f"a model id must be a non-empty string, got {model_id!r}")
-    return model_id, quote(model_id, safe="")
+    segment = quote(model_id, safe="")
+    if segment in (".", ".."):  # URL normalisation would drop a literal dot segment
+        segment = segment.replace(".", "%2E")
+    return model_id, segment
 
 
 def _dumps(obj: Any) -> bytes:
@@ -299,6 +302,8 @@ def _transport_error(exc: Exception, call: _Call, base_url: str, timeout: float)
         if "without sending" in text and "body" not in text:
             return PiecesUnavailable([base_url], "the server closed the connection")
         return PiecesProtocolError(f"{where}: truncated or malformed HTTP answer ({text}).")
+    if isinstance(exc, httpx.DecodingError):
+        return PiecesProtocolError(f"{where}: the body could not be decoded ({exc}).")
     if isinstance(exc, (httpx.ConnectError, httpx.NetworkError)):
         reason = str(exc) or type(exc).__name__
         return PiecesUnavailable([base_url], reason[:120])
@@ -523,14 +528,13 @@ class AsyncPiecesClient:
     # ----------------------------------------------------------------- progress
 
     async def _ws_connect(self, model_id: str) -> Any:
-        from websockets.asyncio.client import connect
         from websockets.exceptions import InvalidHandshake, InvalidStatus
 
         base = await self.resolve()
-        path = f"/model/{quote(model_id, safe='')}/download/progress"
+        path = f"/model/{_segment(model_id)[1]}/download/progress"
         url = "ws" + base[4:] + path  # http -> ws, https -> wss
         try:
-            return await connect(
+            return await _no_redirect_connect()(
                 url,
                 open_timeout=self.timeout,
                 compression=None,
@@ -694,6 +698,18 @@ def _decode_frame(message: Any, model_id: str) -> dict[str, Any] | None:
         )
         return None
     return frame
+
+
+@functools.lru_cache(maxsize=1)
+def _no_redirect_connect() -> Any:
+    """websockets' connect(), minus its redirect following (up to 10, cross-host included)."""
+    from websockets.asyncio.client import connect
+
+    class NoRedirectConnect(connect):
+        def process_redirect(self, exc: Exception) -> Exception | str:
+            return exc  # a redirect answer surfaces as InvalidStatus: an error, not a new host
+
+    return NoRedirectConnect
 
 
 @functools.lru_cache(maxsize=1)

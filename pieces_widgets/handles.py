@@ -81,6 +81,8 @@ class ActionHandle:
         try:
             return self._done.result(timeout)
         except concurrent.futures.TimeoutError:
+            if self._done.done():  # the action's own timeout (a TimeoutError too): keep it
+                raise
             raise TimeoutError(f"{self.action} did not finish within {timeout} s") from None
 
     def cancel(self) -> bool:
@@ -115,8 +117,8 @@ class ActionHandle:
 
     # -- wiring (used by the widget) ---------------------------------------------------------
     def _attach(self, task: asyncio.Task[Any]) -> None:
+        """Remember the task; `_finish` is its done-callback, added by `Runner.spawn`."""
         self._task = task
-        task.add_done_callback(self._finish)
 
     def _finish(self, task: asyncio.Task[Any]) -> None:
         self.finished = time.time()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -156,8 +157,14 @@ def _cells(m: Any) -> list[str]:
     return [str(get(m) or "") for _, get in TABLE_COLUMNS]
 
 
+def inert(text: str) -> str:
+    """Text safe for a terminal: control, format and bidi-override characters become U+FFFD."""
+    text = " ".join(text.split())
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+
+
 def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())  # no control characters or newlines in a text table
+    text = inert(text)  # no escape sequences, newlines or bidi tricks in a text table
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -63,17 +63,31 @@ class Runner:
         except RuntimeError:
             return False
 
-    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Start `coro` on the runner's loop and keep a strong reference until it ends."""
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, T],
+        on_done: Callable[[asyncio.Task[T]], None] | None = None,
+    ) -> asyncio.Task[T]:
+        """Start `coro` on the runner's loop and keep a strong reference until it ends.
+
+        `on_done` is attached on the loop's own thread before the task can run, so it never
+        misses a task that ends at once (asyncio's callbacks are not thread-safe).
+        """
+
+        def create() -> asyncio.Task[T]:
+            task = self._track(self.loop.create_task(coro))
+            if on_done is not None:
+                task.add_done_callback(on_done)
+            return task
+
         if self.in_loop_thread():
-            return self._track(self.loop.create_task(coro))
+            return create()
+        if self.loop.is_closed() or not self.loop.is_running():
+            coro.close()
+            raise RuntimeError("the event loop that runs this widget's work has stopped")
         made: concurrent.futures.Future[asyncio.Task[T]] = concurrent.futures.Future()
-
-        def create() -> None:
-            made.set_result(self._track(self.loop.create_task(coro)))
-
-        self.loop.call_soon_threadsafe(create)
-        return made.result()
+        self.loop.call_soon_threadsafe(lambda: made.set_result(create()))
+        return made.result(timeout=30)
 
     def _track(self, task: asyncio.Task[T]) -> asyncio.Task[T]:
         self._tasks.add(task)

@@ -28,6 +28,7 @@ from .handles import ActionHandle
 from .rows import (
     Throttle,
     html_table,
+    inert,
     merge_progress,
     model_rows,
     progress_entry,
@@ -117,6 +118,9 @@ class ModelManager(anywidget.AnyWidget):
         self._active: dict[tuple[str, str | None], ActionHandle] = {}
         self._active_lock = threading.Lock()
         self._watching: set[str] = set()
+        self._phase: dict[str, str] = {}  # model id -> queued | starting | running (downloads)
+        self._cancelling: set[str] = set()  # downloads the user asked to cancel
+        self._error_base: dict[str, str] = {}  # model id -> its state when its error was seen
         self._slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self._staged: dict[str, Any] = {}
@@ -148,10 +152,6 @@ class ModelManager(anywidget.AnyWidget):
 
     def cancel(self, model_id: str) -> ActionHandle:
         """Cancel a queued or running download, confirmed against the server's state."""
-        queued = self._active.get(("download", model_id))
-        if queued is not None and not queued.done() and self._get("busy").get(model_id) == "queued":
-            queued.cancel()
-            return queued
         return self._start("cancel", model_id, self._do_cancel)
 
     def load(self, model_id: str) -> ActionHandle:
@@ -216,12 +216,15 @@ class ModelManager(anywidget.AnyWidget):
         return frame
 
     def close(self) -> None:
-        """Stop polling and every running task, and close the HTTP client."""
-        self._closed = True
-        self._runner.cancel_all()
-        if self._client is not None and self._own_client:
-            client, self._client = self._client, None
-            self._runner.spawn(client.aclose())
+        """Stop polling and every running task, and close the HTTP client (never blocks)."""
+        if not getattr(self, "_closed", True):  # also safe from __del__ of a half-built widget
+            self._closed = True
+            loop = self._runner.loop
+            if not loop.is_closed() and (loop.is_running() or self._runner.in_loop_thread()):
+                self._runner.cancel_all()
+                if self._client is not None and self._own_client:
+                    client, self._client = self._client, None
+                    self._runner.call_soon(lambda: self._runner.spawn(client.aclose()))
         super().close()
 
     # ------------------------------------------------------------------ representations
@@ -241,7 +244,7 @@ class ModelManager(anywidget.AnyWidget):
         result = super()._repr_mimebundle_(**kwargs)
         data, metadata = result if isinstance(result, tuple) else (result or {}, {})
         data = dict(data)
-        data["text/plain"] = self._status_line() + "\n" + text_table(self._models)
+        data["text/plain"] = inert(self._status_line()) + "\n" + text_table(self._models)
         data["text/html"] = html_table(self._models, self._status_line())
         return data, metadata
 
@@ -267,6 +270,8 @@ class ModelManager(anywidget.AnyWidget):
         return url, info, models
 
     async def _api(self) -> AsyncPiecesClient:
+        if self._closed:
+            raise PiecesError("this ModelManager is closed")
         if self._client is None:
             url = self._get("server").get("url") or self._base_url
             if not url:
@@ -354,34 +359,38 @@ class ModelManager(anywidget.AnyWidget):
         return True
 
     # ------------------------------------------------------------------ snapshot
-    async def _refresh(self, keep_errors: frozenset[str] = frozenset()) -> list[Any]:
+    async def _refresh(self) -> list[Any]:
         models = await (await self._api()).list_models()
         self._stage("connection", "connected")
-        self._apply_snapshot(models, keep_errors)
+        self._apply_snapshot(models)
         return models
 
-    async def _refresh_quietly(self, keep_errors: frozenset[str] = frozenset()) -> None:
+    async def _refresh_quietly(self) -> None:
         try:
-            await self._refresh(keep_errors)
+            await self._refresh()
         except PiecesUnavailable as exc:
             self._set_unreachable(exc)
         except PiecesError as exc:
             self._announce(f"Refresh failed: {exc}", level="error")
 
-    def _apply_snapshot(self, models: list[Any], keep_errors: frozenset[str] = frozenset()) -> None:
-        """Replace the snapshot; an error is cleared when its row changes state (unless fresh)."""
-        before = {m.id: m.state for m in self._models}
+    def _apply_snapshot(self, models: list[Any]) -> None:
+        """Replace the snapshot. A row's error stays until the row's state changes after it."""
         self._models = list(models)
-        ids = {m.id for m in models}
-        changed = {m.id for m in models if before.get(m.id) not in (None, m.state)} - keep_errors
+        states = {m.id: m.state for m in models}
         self._stage("models", model_rows(models))
-        errors = self._get("errors")
-        self._stage("errors", {k: v for k, v in errors.items() if k in ids and k not in changed})
+        errors = {}
+        for model_id, message in self._get("errors").items():
+            if model_id not in states:
+                continue  # the model is gone; its error went out as a notice
+            base = self._error_base.setdefault(model_id, states[model_id])
+            if base == states[model_id]:
+                errors[model_id] = message
+        self._stage("errors", errors)
         downloading = {m.id for m in models if m.downloading}
         keep = downloading | self._watching
         self._stage("progress", {k: v for k, v in self._get("progress").items() if k in keep})
         self._latest = {k: v for k, v in self._latest.items() if k in keep}
-        self._stage("busy", {k: v for k, v in self._get("busy").items() if k in ids})
+        self._stage("busy", {k: v for k, v in self._get("busy").items() if k in states})
         self._stage("last_refresh", time.time())
         for model_id in downloading - self._watching:
             self._runner.spawn(self._watch_elsewhere(model_id))
@@ -403,6 +412,8 @@ class ModelManager(anywidget.AnyWidget):
         work: Callable[[ActionHandle], Awaitable[Any]],
     ) -> ActionHandle:
         """One handle per (action, model) at a time: a double click sends one request."""
+        if self._closed:
+            raise RuntimeError("this ModelManager is closed; create a new one")
         key = (action, model_id)
         with self._active_lock:
             existing = self._active.get(key)
@@ -410,7 +421,7 @@ class ModelManager(anywidget.AnyWidget):
                 return existing
             handle = ActionHandle(action, model_id, self._runner, self._callback_failed)
             self._active[key] = handle
-        handle._attach(self._runner.spawn(self._run(handle, work)))
+        handle._attach(self._runner.spawn(self._run(handle, work), on_done=handle._finish))
         return handle
 
     async def _run(
@@ -448,11 +459,10 @@ class ModelManager(anywidget.AnyWidget):
                 }
             )
             if handle.action != "refresh" and self._get("connection") == "connected":
-                fresh = frozenset([model_id]) if message and model_id else frozenset()
                 if outcome == "cancelled":
                     self._runner.spawn(self._refresh_quietly())
                 else:
-                    await self._refresh_quietly(fresh)
+                    await self._refresh_quietly()
             if outcome != "cancelled":
                 await self._synced()  # the frontend has the result when the handle completes
 
@@ -485,20 +495,29 @@ class ModelManager(anywidget.AnyWidget):
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_downloads)
         self._set_row(model_id, busy="queued")
-        async with self._slots:
-            api = await self._api()
-            self._watching.add(model_id)
-            try:
-                self._apply_model(await api.download(model_id))
-                self._set_row(model_id, busy=None)  # Cancel stays usable while it runs
-                final = None
-                async for progress in api.watch_download(model_id, stall_after=self.stall_after):
-                    final = progress
-                    handle._emit(progress)
-                    self._push_progress(model_id, progress)
-                await self._synced()  # the terminal state reaches the frontend before cleanup
-            finally:
-                self._watching.discard(model_id)
+        self._phase[model_id] = "queued"
+        try:
+            async with self._slots:
+                self._phase[model_id] = "starting"  # no await before this: cancel sees it
+                return await self._download_now(handle, model_id)
+        finally:
+            self._phase.pop(model_id, None)
+
+    async def _download_now(self, handle: ActionHandle, model_id: str) -> Any:
+        api = await self._api()
+        self._watching.add(model_id)
+        final = None
+        try:
+            self._apply_model(await api.download(model_id))
+            self._phase[model_id] = "running"
+            self._set_row(model_id, busy=None)  # Cancel stays usable while it runs
+            async for progress in api.watch_download(model_id, stall_after=self.stall_after):
+                final = progress
+                handle._emit(progress)
+                self._push_progress(model_id, progress)
+            await self._synced()  # the terminal state reaches the frontend before cleanup
+        finally:
+            self._watching.discard(model_id)
         return self._finish_download(model_id, final)
 
     def _finish_download(self, model_id: str, final: Any) -> Any:
@@ -506,8 +525,13 @@ class ModelManager(anywidget.AnyWidget):
         status = getattr(final, "status", None)
         if status == "COMPLETED":
             self._announce(f"Downloaded {name}.")
-        elif status == "CANCELED":
+        elif status == "CANCELED" and model_id in self._cancelling:
             self._announce(f"Download of {name} cancelled.")
+        elif status == "CANCELED":  # nobody here cancelled it: the server dropped it (a restart?)
+            raise ActionError(
+                "the server stopped the download (did Pieces OS restart?). Downloads restart from "
+                "zero: press Download to try again."
+            )
         elif status == "FAILED":
             pct = getattr(final, "percentage", None)
             at = f" at {pct:.0f} %" if isinstance(pct, int | float) and math.isfinite(pct) else ""
@@ -534,8 +558,22 @@ class ModelManager(anywidget.AnyWidget):
         await self._refresh_quietly()
 
     async def _do_cancel(self, handle: ActionHandle) -> Any:
+        """Runs on the loop, so its view of the download's phase cannot change under it."""
         model_id = handle.model_id
         assert model_id is not None
+        download = self._active.get(("download", model_id))
+        if self._phase.get(model_id) == "queued" and download is not None:
+            download.cancel()  # never reached the server: nothing to tell it
+            return None
+        self._cancelling.add(model_id)
+        try:
+            while self._phase.get(model_id) == "starting":  # let the download POST land first
+                await asyncio.sleep(0.02)
+            return await self._cancel_on_server(model_id)
+        finally:
+            self._runner.loop.call_later(5.0, self._cancelling.discard, model_id)
+
+    async def _cancel_on_server(self, model_id: str) -> Any:
         api = await self._api()
         model = await api.cancel_download(model_id)
         deadline = time.monotonic() + self.cancel_timeout
@@ -560,6 +598,8 @@ class ModelManager(anywidget.AnyWidget):
             updated = {k: v for k, v in current.items() if k != model_id}
             if value is not None:
                 updated[model_id] = value
+            if name == "errors":  # measured from the next snapshot on (see _apply_snapshot)
+                self._error_base.pop(model_id, None)
             self._stage(name, updated)
 
     # Every trait write is staged and all staged values go out together, in one comm message, at

@@ -48,27 +48,6 @@ from pieces_widgets.models import Model, parse_model, parse_snapshot
 WAIT = 20
 
 
-@pytest.fixture(autouse=True)
-def wake_idle_loop() -> Iterator[None]:
-    """Work around a known bug (see test_reliability_faults.py::
-    test_handle_completes_when_the_action_ends_before_attach): a handle can miss its
-    completion while the shared loop sleeps with nothing scheduled. Poking the loop every
-    0.2 s bounds that stall. Remove once ActionHandle._attach is fixed."""
-    from pieces_widgets.runner import background_loop
-
-    loop, stop = background_loop(), threading.Event()
-
-    def poke() -> None:
-        while not stop.wait(0.2):
-            loop.call_soon_threadsafe(lambda: None)
-
-    thread = threading.Thread(target=poke, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join()
-
-
 FUZZ = settings(
     derandomize=True,
     database=None,
@@ -569,11 +548,9 @@ def test_client_malformed_answers_give_clear_errors(case, bad_server):
     assert fragment in str(err.value), str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a body that fails to decode (e.g. Content-Encoding: gzip with garbage) raises "
-    "the bare PiecesError base class instead of PiecesProtocolError",
-)
+# Regression (bug found by this suite, now fixed): a body that fails to decode (e.g. Content-
+# Encoding: gzip with garbage) raises the bare PiecesError base class instead of
+# PiecesProtocolError
 def test_client_undecodable_body_is_a_protocol_error(bad_server):
     bad_server.routes[("GET", "/models")] = response(
         200, b"this is not gzip", content_encoding="gzip"
@@ -773,11 +750,9 @@ ODD_IDS = {
     "dot-dot": "..",
     "dot": ".",
 }
-DOT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: quote() leaves '.' and '..' as they are and httpx then removes them as dot "
-    "segments: get_model('..') requests GET /model/.. -> /, load('..') -> POST /load",
-)
+# Regression (bug found by this suite, now fixed): quote() leaves '.' and '..' as they are and
+# httpx then removes them as dot segments: get_model('..') requests GET /model/.. -> /,
+# load('..') -> POST /load
 
 
 def one_segment(raw_path: str, prefix: str, model_id: str, suffix: str = "") -> bool:
@@ -872,12 +847,10 @@ def test_odd_ids_reach_the_server_as_one_segment_widget(emulator_factory):
     widget_round_trip(emulator_factory(download_seconds=0.1), ODD)
 
 
-@DOT_BUG
 @pytest.mark.parametrize("model_id", [".", ".."])
 def test_dot_ids_reach_the_server_as_one_segment_client(model_id, emulator_factory):
     client_round_trip(emulator_factory(download_seconds=0.1), model_id)
 
 
-@DOT_BUG
 def test_dot_ids_reach_the_server_as_one_segment_widget(emulator_factory):
     widget_round_trip(emulator_factory(download_seconds=0.1), [".", ".."])

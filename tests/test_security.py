@@ -33,27 +33,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 WAIT = 20
 
 
-@pytest.fixture(autouse=True)
-def wake_idle_loop() -> Iterator[None]:
-    """Work around a known bug (see test_reliability_faults.py::
-    test_handle_completes_when_the_action_ends_before_attach): a handle can miss its
-    completion while the shared loop sleeps with nothing scheduled. Poking the loop every
-    0.2 s bounds that stall. Remove once ActionHandle._attach is fixed."""
-    from pieces_widgets.runner import background_loop
-
-    loop, stop = background_loop(), threading.Event()
-
-    def poke() -> None:
-        while not stop.wait(0.2):
-            loop.call_soon_threadsafe(lambda: None)
-
-    thread = threading.Thread(target=poke, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join()
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -299,11 +278,9 @@ def test_client_does_not_follow_redirects_at_all(redirector, other_host):
     assert [p for _, p, _ in server.requests] == ["/models", "/model/m1"]  # one each, no hop
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the progress WebSocket follows redirects (websockets' connect() follows up to "
-    "10, cross-host included), so a 302 on the upgrade sends the client to another host",
-)
+# Regression (bug found by this suite, now fixed): the progress WebSocket follows redirects
+# (websockets' connect() follows up to 10, cross-host included), so a 302 on the upgrade sends
+# the client to another host
 def test_progress_socket_does_not_follow_redirects(redirector, other_host):
     server = redirector(302, f"ws://{other_host.host}:{other_host.port}/model/m1/download/progress")
     with PiecesClient(server.url, timeout=2) as client, pytest.raises(PiecesError):
@@ -506,11 +483,8 @@ def test_html_repr_escapes_a_hostile_server_message():
     assert "<script>alert('status')</script>" in "".join(parser.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the text/plain repr passes terminal control sequences (ESC, BEL, C1) and "
-    "bidi overrides from server data through to the terminal",
-)
+# Regression (bug found by this suite, now fixed): the text/plain repr passes terminal control
+# sequences (ESC, BEL, C1) and bidi overrides from server data through to the terminal
 def test_text_repr_neutralises_control_characters(emulator):
     base = emulator.models()[0]
     name = "evil\x1b]0;pwned\x07\x1b[2J\x9b31m\u202etxt.exe"
