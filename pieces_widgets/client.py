@@ -27,6 +27,7 @@ import copy
 import functools
 import json
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -310,6 +311,24 @@ def _transport_error(exc: Exception, call: _Call, base_url: str, timeout: float)
     return PiecesError(f"{where} failed: {exc}")
 
 
+# Drop idle connections before a server's usual 5 s keep-alive does: reusing one the server is
+# closing at that very moment loses the request ("Server disconnected without sending a response").
+_LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
+
+if sys.version_info >= (3, 11):
+
+    async def _recv_within(ws: Any, seconds: float) -> Any:
+        """One frame, or TimeoutError; cheaper than wait_for, which makes a task per call."""
+        async with asyncio.timeout(seconds):
+            return await ws.recv()
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _recv_within(ws: Any, seconds: float) -> Any:
+        return await asyncio.wait_for(ws.recv(), seconds)
+
+
 def _timeout(timeout: float) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(timeout, 5.0))
 
@@ -370,6 +389,7 @@ class AsyncPiecesClient:
             follow_redirects=False,
             trust_env=False,  # a local server: never route it through an HTTP(S)_PROXY
             headers=self._headers,
+            limits=_LIMITS,
         )
         self._closed = False
 
@@ -595,7 +615,7 @@ class AsyncPiecesClient:
             last_frame = next_check = time.monotonic()
             while True:
                 try:
-                    message = await asyncio.wait_for(ws.recv(), poll_interval)
+                    message = await _recv_within(ws, poll_interval)
                 except asyncio.TimeoutError:
                     progress = tracker.tick()
                     if progress.stalled and not stall_reported:
@@ -755,6 +775,7 @@ class PiecesClient:
             timeout=_timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
+            limits=_LIMITS,
             headers={
                 "User-Agent": _USER_AGENT,
                 "Accept": "application/json",

@@ -13,8 +13,9 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 
 def run(name: str, tmp_path: pathlib.Path) -> nbformat.NotebookNode:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return nb
 
 
@@ -34,8 +35,12 @@ def test_quickstart_runs_against_the_emulator(emulator, monkeypatch, tmp_path):
     assert "COMPLETED" in out  # the download ran in the kernel and finished
     assert "'state': 'loaded'" in out
     assert "loaded now: 0" in out
-    widget_views = [o for c in nb.cells for o in c.get("outputs", [])
-                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    widget_views = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     assert widget_views, "the manager did not display as a widget"
 
 

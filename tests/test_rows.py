@@ -54,27 +54,47 @@ def test_select_models_filters_and_searches_like_the_frontend():
 
 def test_merge_progress_never_goes_back_within_a_download():
     old = {"percentage": 40.0, "bytes_done": 400, "terminal": False}
-    assert merge_progress(old, {"percentage": 30.0, "bytes_done": 300, "terminal": False})[
-        "percentage"
-    ] == 40.0
-    assert merge_progress(old, {"percentage": 50.0, "bytes_done": 500, "terminal": False})[
-        "percentage"
-    ] == 50.0
+    assert (
+        merge_progress(old, {"percentage": 30.0, "bytes_done": 300, "terminal": False})[
+            "percentage"
+        ]
+        == 40.0
+    )
+    assert (
+        merge_progress(old, {"percentage": 50.0, "bytes_done": 500, "terminal": False})[
+            "percentage"
+        ]
+        == 50.0
+    )
     # a terminal state always wins (a cancel at 40 % reports its own numbers)
     assert merge_progress(old, {"percentage": 0, "terminal": True})["percentage"] == 0
     # a new download after a terminal one starts from its own numbers
-    assert merge_progress({"percentage": 100, "terminal": True}, {"percentage": 1, "terminal": False})[
-        "percentage"
-    ] == 1
+    done = {"percentage": 100, "terminal": True}
+    assert merge_progress(done, {"percentage": 1, "terminal": False})["percentage"] == 1
 
 
 def test_progress_entry_rounds():
-    p = SimpleNamespace(status="IN-PROGRESS", percentage=12.34567, bytes_done=10, bytes_total=100,
-                        speed=1234.56, eta=7.777, stalled=False, terminal=False)
+    p = SimpleNamespace(
+        status="IN-PROGRESS",
+        percentage=12.34567,
+        bytes_done=10,
+        bytes_total=100,
+        speed=1234.56,
+        eta=7.777,
+        stalled=False,
+        terminal=False,
+    )
     entry = progress_entry(p)
-    assert entry == {"status": "IN-PROGRESS", "percentage": 12.35, "bytes_done": 10,
-                     "bytes_total": 100, "speed": 1235.0, "eta": 7.8, "stalled": False,
-                     "terminal": False}
+    assert entry == {
+        "status": "IN-PROGRESS",
+        "percentage": 12.35,
+        "bytes_done": 10,
+        "bytes_total": 100,
+        "speed": 1235.0,
+        "eta": 7.8,
+        "stalled": False,
+        "terminal": False,
+    }
 
 
 def test_throttle_allows_one_send_per_interval_and_terminal_at_once():

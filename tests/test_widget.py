@@ -126,7 +126,9 @@ def test_progress_is_throttled_and_final_state_exact(emulator_factory):
     try:
         mid = model_id(mm, "Llama 3.2 1B")
         frames, messages = [], []
-        mm.observe(lambda c: messages.append((time.monotonic(), c["new"].get(mid))), names="progress")
+        mm.observe(
+            lambda c: messages.append((time.monotonic(), c["new"].get(mid))), names="progress"
+        )
         mm.download(mid).on_progress(frames.append).wait(WAIT)
         assert len(frames) > 100  # the server sent far more frames than we forwarded
         running = [t for t, entry in messages if entry and not entry["terminal"]]
@@ -207,8 +209,17 @@ def test_delete_cache_by_click(mm):
 
 
 def test_create_update_delete_custom_model(mm, emulator):
-    send(mm, action="create", fields={"name": "Class demo model", "unique": "demo:1b",
-                                      "parameters": "1.5", "max_tokens": "4096", "cloud": False})
+    send(
+        mm,
+        action="create",
+        fields={
+            "name": "Class demo model",
+            "unique": "demo:1b",
+            "parameters": "1.5",
+            "max_tokens": "4096",
+            "cloud": False,
+        },
+    )
     eventually(lambda: any(r["name"] == "Class demo model" for r in mm.models), what="create")
     mid = model_id(mm, "Class demo model")
     assert row(mm, mid)["custom"] and row(mm, mid)["parameters"] == 1.5

@@ -49,9 +49,9 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return path
 
 
-# Module scope, not session: sync Playwright keeps an asyncio loop running in the main thread while it
-# is open, and the widget (rightly) treats a running loop as a kernel's; other test files must not
-# inherit it.
+# Module scope, not session: sync Playwright keeps an asyncio loop running in the main thread while
+# it is open, and the widget (rightly) treats a running loop as a kernel's; other test files must
+# not inherit it.
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
