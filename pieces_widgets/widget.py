@@ -97,7 +97,7 @@ class ModelManager(anywidget.AnyWidget):
         max_downloads: int = 2,
         poll_interval: float | None = 15.0,
         stall_after: float = 10.0,
-        progress_interval: float = 0.1,
+        progress_interval: float = 0.125,
         timeout: float = 10.0,
         cancel_timeout: float = 10.0,
         **kwargs: Any,
@@ -121,6 +121,8 @@ class ModelManager(anywidget.AnyWidget):
         self._phase: dict[str, str] = {}  # model id -> queued | starting | running (downloads)
         self._cancelling: set[str] = set()  # downloads the user asked to cancel
         self._error_base: dict[str, str] = {}  # model id -> its state when its error was seen
+        self._error_asked: dict[str, int] = {}  # model id -> snapshots asked when its error came
+        self._snapshots_asked = 0
         self._slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self._staged: dict[str, Any] = {}
@@ -252,6 +254,7 @@ class ModelManager(anywidget.AnyWidget):
     def _connect_now(self) -> None:
         """First contact, synchronously: the snapshot is there when the constructor returns."""
         try:
+            asked = self._ask_snapshot()
             url, info, models = run_blocking(self._probe(), timeout=self._timeout + 5)
         except PiecesError as exc:
             self._set_unreachable(exc)
@@ -259,7 +262,7 @@ class ModelManager(anywidget.AnyWidget):
             self._set_unreachable(PiecesTimeout("the server did not answer in time"))
         else:
             self._set_connected(url, info)
-            self._apply_snapshot(models)
+            self._apply_snapshot(models, asked)
 
     async def _probe(self) -> tuple[str, Any, list[Any]]:
         """Find the server and read its version and snapshot with a short-lived client."""
@@ -349,21 +352,29 @@ class ModelManager(anywidget.AnyWidget):
     async def _reconnect(self) -> bool:
         self._stage("connection", "connecting")
         try:
+            asked = self._ask_snapshot()
             url, info, models = await self._probe()
         except PiecesError as exc:
             self._set_unreachable(exc)
             return False
         self._set_connected(url, info)
-        self._apply_snapshot(models)
+        self._apply_snapshot(models, asked)
         self._announce(f"Connected to Pieces OS at {url}.")
         return True
 
     # ------------------------------------------------------------------ snapshot
     async def _refresh(self) -> list[Any]:
-        models = await (await self._api()).list_models()
+        api = await self._api()
+        asked = self._ask_snapshot()
+        models = await api.list_models()
         self._stage("connection", "connected")
-        self._apply_snapshot(models)
+        self._apply_snapshot(models, asked)
         return models
+
+    def _ask_snapshot(self) -> int:
+        """Number a snapshot request, so an answer can be told apart from an older request's."""
+        self._snapshots_asked += 1
+        return self._snapshots_asked
 
     async def _refresh_quietly(self) -> None:
         try:
@@ -373,8 +384,12 @@ class ModelManager(anywidget.AnyWidget):
         except PiecesError as exc:
             self._announce(f"Refresh failed: {exc}", level="error")
 
-    def _apply_snapshot(self, models: list[Any]) -> None:
-        """Replace the snapshot. A row's error stays until the row's state changes after it."""
+    def _apply_snapshot(self, models: list[Any], asked: int) -> None:
+        """Replace the snapshot. A row's error stays until the row's state changes after it.
+
+        Only snapshots asked for after the error count: an older request that lands later still
+        describes the world before the failure.
+        """
         self._models = list(models)
         states = {m.id: m.state for m in models}
         self._stage("models", model_rows(models))
@@ -382,6 +397,9 @@ class ModelManager(anywidget.AnyWidget):
         for model_id, message in self._get("errors").items():
             if model_id not in states:
                 continue  # the model is gone; its error went out as a notice
+            if asked <= self._error_asked.get(model_id, 0):
+                errors[model_id] = message
+                continue
             base = self._error_base.setdefault(model_id, states[model_id])
             if base == states[model_id]:
                 errors[model_id] = message
@@ -600,10 +618,11 @@ class ModelManager(anywidget.AnyWidget):
                 updated[model_id] = value
             if name == "errors":  # measured from the next snapshot on (see _apply_snapshot)
                 self._error_base.pop(model_id, None)
+                self._error_asked[model_id] = self._snapshots_asked
             self._stage(name, updated)
 
     # Every trait write is staged and all staged values go out together, in one comm message, at
-    # most once per `progress_interval` (100 ms): at most ~10 messages a second per widget, whatever
+    # most once per `progress_interval` (125 ms): at most 8 messages a second per widget, whatever
     # the frame rate or the number of downloads. Nothing is dropped: only the newest value of each
     # trait is sent, and a terminal state waits at most one interval.
 
