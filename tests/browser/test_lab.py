@@ -21,6 +21,8 @@ VISIBLE = ROW + ":not([hidden])"
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">'
 PROGRESS_ABOVE = """([id, v]) => Number(document.querySelector(
   `tr[data-model-id="${id}"] [role=progressbar]`)?.getAttribute('aria-valuenow')) >= v"""
+RTL_NAME = "invoice \u202egpj.exe \u05e9\u05dc\u05d5\u05dd"
+CONTROL_DESC = "bell\x07 escape\x1b[31m red \x00 nul"
 HOSTILE_DESC = "<script>window.__pwned=2</script> and <b>bold</b>"
 
 
@@ -89,6 +91,8 @@ def test_table_renders_sorts_searches_filters_and_keeps_hostile_text_inert(
         }
     )
     view_state = "print('PY', mm.sort['column'], mm.sort['descending'], mm.filter, repr(mm.search))"
+    emu.add_model({**base, "id": "hostile-2", "name": RTL_NAME, "description": CONTROL_DESC,
+                   "custom": True, "unique": "rtl:1"})  # fmt: skip
     start_widget(page, lab, emu, "table.ipynb", [view_state])
 
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "connected")
@@ -132,6 +136,10 @@ def test_table_renders_sorts_searches_filters_and_keeps_hostile_text_inert(
     expect(hostile).to_contain_text(HOSTILE_NAME)
     assert hostile.locator("img, script, b").count() == 0
     assert page.evaluate("window.__pwned") is None
+    rtl = row(page, "hostile-2")
+    expect(rtl).to_contain_text("gpj.exe")  # shown, as the characters it is made of
+    assert rtl.locator(".pmm-name").evaluate("el => el.children.length") == 0
+    assert rtl.locator(".pmm-name").evaluate("el => el.textContent") == RTL_NAME
     name = hostile.locator(".pmm-name")
     assert name.get_attribute("title") and HOSTILE_NAME in name.get_attribute("title")
     shoot(page, artifacts, "lab-light", page.locator(".jp-Cell").first)
