@@ -1,35 +1,12 @@
-// A fake anywidget model for the harness page (the same shape as js/test/helpers.js FakeModel),
+// The fake anywidget model of the harness page (js/test/helpers.js's, logging what is sent),
 // plus the wire -> compact row conversion the Python side does (pieces_widgets/rows.py).
 
-export class FakeModel {
-  constructor(state) {
-    this.state = { ...state };
-    this.handlers = new Map();
-    this.sent = [];
-    this.saves = 0;
-  }
-  get(key) {
-    return this.state[key];
-  }
-  set(key, value) {
-    const changed = this.state[key] !== value;
-    this.state[key] = value;
-    if (changed) for (const cb of [...(this.handlers.get(`change:${key}`) || [])]) cb(this, value);
-  }
-  on(event, cb) {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event).add(cb);
-  }
-  off(event, cb) {
-    if (!event) this.handlers.clear();
-    else if (!cb) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(cb);
-  }
-  save_changes() {
-    this.saves += 1;
-  }
+import { FakeModel as TestModel } from "../test/helpers.js";
+
+/** The unit tests' fake model, which also logs what the widget sends. */
+export class FakeModel extends TestModel {
   send(msg) {
-    this.sent.push(msg);
+    super.send(msg);
     console.log("model.send", JSON.stringify(msg));
   }
 }
