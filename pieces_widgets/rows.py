@@ -94,16 +94,14 @@ def merge_progress(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
 
 
 class Throttle:
-    """At most one send per `interval` seconds; urgent (terminal) updates go at once."""
+    """At most one send per `interval` seconds (terminal states too: they wait, never drop)."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self.last = -math.inf
 
-    def delay(self, now: float, urgent: bool = False) -> float:
+    def delay(self, now: float) -> float:
         """Seconds to wait before the next send is allowed (0: send now)."""
-        if urgent:
-            return 0.0
         return max(0.0, self.last + self.interval - now)
 
     def mark(self, now: float) -> None:

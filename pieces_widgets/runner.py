@@ -105,10 +105,6 @@ class Runner:
         for task in list(self._tasks):
             self.call_soon(task.cancel)
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
 
 def run_blocking(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run `coro` to completion from synchronous code, even inside a running kernel loop.

@@ -97,12 +97,11 @@ def test_progress_entry_rounds():
     }
 
 
-def test_throttle_allows_one_send_per_interval_and_terminal_at_once():
+def test_throttle_allows_one_send_per_interval():
     t = Throttle(0.1)
     assert t.delay(0.0) == 0
     t.mark(0.0)
     assert t.delay(0.03) == pytest.approx(0.07)
-    assert t.delay(0.03, urgent=True) == 0
     assert t.delay(0.1) == 0
 
 
