@@ -168,7 +168,7 @@ def test_synthetic_catalogue_and_fault_flags(cli):
 
 
 def test_catalog_file_stall_drop_and_latency_flags(cli, tmp_path: Path):
-    fixture = json.loads(Path("/work/shared/fixtures/models_snapshot.json").read_text())
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "models_snapshot.json").read_text())
     path = tmp_path / "two.json"
     path.write_text(json.dumps({"iterable": fixture["iterable"][14:16]}))
     c = cli(

@@ -10,7 +10,7 @@ import pytest
 
 from pieces_widgets.emulator import Emulator, load_catalog
 
-FIXTURE = Path("/work/shared/fixtures/models_snapshot.json")
+FIXTURE = Path(__file__).parent / "fixtures" / "models_snapshot.json"
 GPT4O = "861c964a-0055-5270-ac1c-b2bf20fd0b71"  # cloud
 LLAMA_1B = "65580b93-edc1-55bb-8cf0-e0af0372de10"  # local, available
 LLAMA_8B = "873ab120-8c86-5f86-9c0b-60ae45f5ad74"  # downloaded, not loaded

@@ -31,7 +31,7 @@ from pieces_os_client.models.seeded_model import SeededModel
 
 from pieces_widgets.emulator import Emulator, synthetic_catalog
 
-PAYLOADS = json.loads(Path("/work/shared/fixtures/other_payloads.json").read_text())
+PAYLOADS = json.loads((Path(__file__).parent / "fixtures" / "other_payloads.json").read_text())
 LLAMA_1B = "65580b93-edc1-55bb-8cf0-e0af0372de10"
 LLAMA_8B = "873ab120-8c86-5f86-9c0b-60ae45f5ad74"  # downloaded
 CUSTOM = "3ffcfcf5-1c40-5abc-aabc-aa4856d9d001"
