@@ -20,15 +20,17 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from . import extra
 from .faults import Faults
-from .state import CLOSE, GONE, EmulatorState, Subscriber
+from .state import EmulatorState
+from .subs import CLOSE, GONE, Subscriber
 from .wire import ApiError
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 ID = None  # placeholder for the `{model}` segment in route patterns
 
-# (pattern, {method: route name}); a WS upgrade on the progress path uses method "WS".
+# (pattern, {method: route name}); a WS upgrade uses method "WS".
 ROUTES: list[tuple[tuple[str | None, ...], dict[str, str]]] = [
     (("models",), {"GET": "snapshot"}),
     (("models", "create"), {"POST": "create"}),
@@ -44,6 +46,7 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, str]]] = [
     (("model", ID, "unload"), {"POST": "unload"}),
     ((".well-known", "health"), {"GET": "health"}),
     ((".well-known", "version"), {"GET": "version"}),
+    *extra.ROUTES,  # device information, score increments, identifiers stream, /ollama/*
 ]
 
 
@@ -80,8 +83,10 @@ class EmulatorApp:
         server_header: str,
         requests: list[tuple[str, str]],
         log: Callable[[str], None] | None = None,
+        device: dict[str, Any] | None = None,
     ) -> None:
         self.state = state
+        self.device: dict[str, Any] = device or {}  # the GET /os/device/information body
         self.faults = faults
         self.version = version
         self.server_header = server_header
@@ -171,6 +176,8 @@ class EmulatorApp:
     ) -> Response:
         st = self.state
         ok = self._response
+        if route in extra.NAMES:
+            return await extra.handle(st, self.device, route, model_id, scope, receive, ok)
         if route == "snapshot":
             return ok(200, st.store.body(), JSON)
         if route == "get":
@@ -222,13 +229,19 @@ class EmulatorApp:
         if rule is not None:
             await self._deny(ws, rule.status, rule.body)
             return
-        try:
-            self.state.require(model_id, 410)
-        except ApiError as e:
-            await self._deny(ws, e.status, e.message)
-            return
+        if route == "progress":
+            try:
+                self.state.require(model_id, 410)
+            except ApiError as e:
+                await self._deny(ws, e.status, e.message)
+                return
         await ws.accept()
-        sub = self.state.subscribe(model_id)
+        if route == "identifiers":
+            sub = self.state.identifiers.subscribe()
+        elif route == "ollama_status_stream":
+            sub = self.state.runtime.subscribe()
+        else:
+            sub = self.state.subscribe(model_id or "")
         reader = asyncio.ensure_future(_watch_disconnect(receive, sub))
         try:
             await self._pump(sub, send, raw_send)
@@ -250,7 +263,7 @@ class EmulatorApp:
             except (OSError, RuntimeError):  # includes uvicorn's ClientDisconnected
                 return
             sent += 1
-            limit = self.faults.drop_after(sub.model_id)
+            limit = self.faults.drop_after(sub.model_id, sub.route)
             if limit is not None and sent >= limit:
                 await _abort(send, raw_send)
                 return

@@ -27,8 +27,24 @@ ROUTES = frozenset(
         "unload",
         "health",
         "version",
+        # the endpoints around the model API (pieces-extra-api)
+        "device",
+        "score",
+        "identifiers",
+        "ollama_status",
+        "ollama_status_stream",
+        "ollama_install",
+        "ollama_install_get",
+        "ollama_install_cancel",
+        "ollama_installs",
+        "ollama_update",
+        "ollama_update_get",
+        "ollama_update_cancel",
+        "ollama_updates",
+        "ollama_uninstall",
     }
 )
+SOCKET_ROUTES = frozenset({"progress", "identifiers", "ollama_status_stream"})
 
 
 @dataclass
@@ -51,9 +67,10 @@ class Stall:
 class _Rules:
     http: tuple[HttpError, ...] = ()
     latency: tuple[tuple[float, str | None], ...] = ()
-    drop: tuple[tuple[int, str | None], ...] = ()
+    drop: tuple[tuple[int, str | None, str], ...] = ()
     stall: tuple[Stall, ...] = ()
     fail: tuple[tuple[float, str | None], ...] = ()
+    runtime: tuple[tuple[float, str], ...] = ()
 
 
 def _check_route(route: str | None) -> None:
@@ -95,10 +112,18 @@ class Faults:
         with self._lock:
             self._r.latency = (*self._r.latency, (float(seconds), route))
 
-    def drop_socket_after(self, frames: int, model_id: str | None = None) -> None:
-        """Abruptly drop each progress socket after it has sent `frames` frames."""
+    def drop_socket_after(
+        self, frames: int, model_id: str | None = None, *, route: str = "progress"
+    ) -> None:
+        """Abruptly drop each socket of `route` after it has sent `frames` frames.
+
+        `route` is "progress" (per model, or all when `model_id` is None), "identifiers" or
+        "ollama_status_stream" (`model_id` does not apply to those two).
+        """
+        if route not in SOCKET_ROUTES:
+            raise ValueError(f"unknown socket route {route!r}; expected {sorted(SOCKET_ROUTES)}")
         with self._lock:
-            self._r.drop = (*self._r.drop, (int(frames), model_id))
+            self._r.drop = (*self._r.drop, (int(frames), model_id, route))
 
     def stall(self, seconds: float, at_percentage: float, model_id: str | None = None) -> None:
         """Pause downloads `seconds` once they reach `at_percentage` (no frames, no progress)."""
@@ -109,6 +134,13 @@ class Faults:
         """End downloads with a FAILED frame when they would reach `at_percentage`."""
         with self._lock:
             self._r.fail = (*self._r.fail, (float(at_percentage), model_id))
+
+    def fail_runtime(self, at_percentage: float, status: str = "FAILED") -> None:
+        """End Ollama installs/updates with `status` (FAILED or CANCELED) at `at_percentage`."""
+        if status not in ("FAILED", "CANCELED"):
+            raise ValueError("status must be 'FAILED' or 'CANCELED'")
+        with self._lock:
+            self._r.runtime = (*self._r.runtime, (float(at_percentage), status))
 
     def clear(self) -> None:
         """Remove every rule."""
@@ -135,11 +167,15 @@ class Faults:
     def latency_for(self, route: str) -> float:
         return sum(s for s, r in self._r.latency if r is None or r == route)
 
-    def drop_after(self, model_id: str) -> int | None:
+    def drop_after(self, model_id: str | None, route: str = "progress") -> int | None:
         if not self._r.drop:
             return None
-        counts = [n for n, m in self._r.drop if m is None or m == model_id]
+        counts = [n for n, m, r in self._r.drop if r == route and (m is None or m == model_id)]
         return min(counts) if counts else None
+
+    def runtime_end(self) -> tuple[float, str] | None:
+        """(percentage, FAILED|CANCELED) for the earliest injected runtime failure, if any."""
+        return min(self._r.runtime) if self._r.runtime else None
 
     def stalls_for(self, model_id: str) -> list[Stall]:
         if not self._r.stall:

@@ -22,6 +22,7 @@ import uvicorn
 
 from .app import EmulatorApp
 from .catalog import CatalogSource, load_catalog
+from .device import DeviceSource, load_device
 from .faults import Faults
 from .state import DEFAULT_SPEED, EmulatorState
 
@@ -61,6 +62,9 @@ class Emulator:
         resume_downloads: bool = True,
         allow_remote: bool = False,
         log: Callable[[str], None] | None = None,
+        device: DeviceSource = None,
+        ollama: str = "installed",
+        runtime_seconds: float = 2.0,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to bind non-loopback host {host!r} without allow_remote")
@@ -76,6 +80,8 @@ class Emulator:
             download_speed=download_speed,
             frame_interval=frame_interval,
             resume_downloads=resume_downloads,
+            ollama=ollama,
+            runtime_seconds=runtime_seconds,
         )
         self._app = EmulatorApp(
             self._state,
@@ -84,6 +90,7 @@ class Emulator:
             server_header=f"pieces-widgets/{package_version()}",
             requests=self.requests,
             log=log,
+            device=load_device(device),
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -167,6 +174,28 @@ class Emulator:
     def models(self) -> list[dict[str, Any]]:
         """Copies of all models, in server order."""
         return self._call(lambda: json.loads(self._state.store.body())["iterable"])
+
+    @property
+    def device(self) -> dict[str, Any]:
+        """A copy of the `GET /os/device/information` body; assign a dict to replace it."""
+        return json.loads(json.dumps(self._app.device))
+
+    @device.setter
+    def device(self, value: DeviceSource) -> None:
+        self._app.device = load_device(value)
+
+    @property
+    def ollama(self) -> str:
+        """The runtime state: installed | missing | update-required | installing | updating."""
+        return self._call(lambda: self._state.runtime.state)
+
+    def set_ollama(self, state: str) -> None:
+        """Reset the runtime to installed | missing | update-required, as if changed elsewhere."""
+        self._call(self._state.runtime.reset, state)
+
+    def ollama_status(self) -> dict[str, Any]:
+        """A copy of the current `GET /ollama/status` body."""
+        return self._call(lambda: json.loads(self._state.runtime.status_body()))
 
     def add_model(self, model: dict[str, Any]) -> dict[str, Any]:
         """Add (or replace, by id) a model as if it changed elsewhere; returns the stored copy."""

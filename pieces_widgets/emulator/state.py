@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .faults import Faults
+from .runtime import NOT_INSTALLED, Runtime
+from .streams import IdentifierHub
+from .subs import CLOSE, Subscriber
 from .wire import NOT_FOUND, SCHEMA, SCHEMA_JSON, ApiError, clean_model, dumps, frame
 
 DEFAULT_SPEED = 100_000_000  # bytes/s: a 2 GB model downloads in about 20 s
 DEFAULT_SIZE = 1_000_000_000  # assumed size of a model without `bytes`
-
-CLOSE = object()  # queued to a socket: close it with code 1000
-GONE = object()  # queued by the socket's reader: the client went away
 
 
 class ModelStore:
@@ -38,6 +38,8 @@ class ModelStore:
         self._body: bytes | None = None
         self.serializations = 0
         self.body_builds = 0
+        # called as listener(model_id, deleted) after every change (the identifiers stream)
+        self.listener: Callable[[str, bool], None] | None = None
 
     def __contains__(self, model_id: object) -> bool:
         return model_id in self._models
@@ -85,19 +87,13 @@ class ModelStore:
 
     def remove(self, model_id: str) -> None:
         del self._models[model_id]
-        self._invalidate(model_id)
+        self._invalidate(model_id, deleted=True)
 
-    def _invalidate(self, model_id: str) -> None:
+    def _invalidate(self, model_id: str, deleted: bool = False) -> None:
         self._parts.pop(model_id, None)
         self._body = None
-
-
-@dataclass(eq=False)
-class Subscriber:
-    """One progress socket: frames are queued here and sent by that socket's own task."""
-
-    model_id: str
-    queue: asyncio.Queue[Any]
+        if self.listener is not None:
+            self.listener(model_id, deleted)
 
 
 @dataclass(eq=False)
@@ -119,6 +115,8 @@ class EmulatorState:
         download_speed: float = DEFAULT_SPEED,
         frame_interval: float = 0.05,
         resume_downloads: bool = True,
+        ollama: str = "installed",
+        runtime_seconds: float = 2.0,
     ) -> None:
         if download_seconds is not None and download_seconds < 0:
             raise ValueError("download_seconds must be >= 0")
@@ -136,12 +134,18 @@ class EmulatorState:
         self.subscribers: dict[str, set[Subscriber]] = {}
         self.last_frame: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.identifiers = IdentifierHub(self.store)
+        self.runtime = Runtime(
+            ollama, faults, seconds=runtime_seconds, frame_interval=frame_interval
+        )
+        self.runtime.on_uninstall = self.unload_all  # nothing runs without the runtime
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called on the server loop when it starts: resume downloads the catalogue marks."""
         self._loop = loop
+        self.identifiers.attach(loop)
         for model in list(self.store.values()):
             if model.get("downloading"):
                 if self.resume_downloads and not model.get("cloud"):
@@ -157,9 +161,15 @@ class EmulatorState:
         subs = [s for group in self.subscribers.values() for s in group]
         for sub in subs:
             sub.queue.put_nowait(CLOSE)
+        self.identifiers.close_all()
+        self.runtime.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 1.0
-        while any(self.subscribers.values()) and loop.time() < deadline:
+        while (
+            any(self.subscribers.values())
+            or self.identifiers.subscribers
+            or self.runtime.subscribers
+        ) and loop.time() < deadline:
             await asyncio.sleep(0.005)
         self._loop = None
 
@@ -251,6 +261,7 @@ class EmulatorState:
         if model.get("cloud"):
             raise ApiError(500, "cloud models cannot be downloaded.")
         if not model.get("downloaded") and model_id not in self.downloads:
+            self._require_runtime("downloaded")
             self._start(model_id)
         return self.store.part(model_id)
 
@@ -270,8 +281,14 @@ class EmulatorState:
             raise ApiError(500, "cloud models cannot be loaded.")
         if not model.get("downloaded"):
             raise ApiError(500, "model is not downloaded; download it before loading.")
+        self._require_runtime("loaded")
         self.store.set(model_id, loaded=True)
         return self.store.part(model_id)
+
+    def _require_runtime(self, verb: str) -> None:
+        """Local models run on Ollama: while it is missing, nothing local starts."""
+        if not self.runtime.present:
+            raise ApiError(500, f"local models cannot be {verb}: {NOT_INSTALLED}")
 
     def unload(self, model_id: str) -> bytes:
         self.require(model_id)
@@ -290,6 +307,10 @@ class EmulatorState:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        if sub.route != "progress":
+            self.identifiers.unsubscribe(sub)
+            self.runtime.unsubscribe(sub)
+            return
         group = self.subscribers.get(sub.model_id)
         if group is not None:
             group.discard(sub)
