@@ -1,0 +1,212 @@
+"""Will a local model run here? A fit per model, and the memory budget at a glance. Pure.
+
+`usable` is what the machine can give a model (`device.usable_memory`). What is free now is
+`usable` minus the RAM of the loaded local models. The answers:
+
+- ``"fits"``: the model's RAM figure fits in what is free now (equal counts as fitting), or the
+  model is loaded (it is running);
+- ``"unload"``: it fits in `usable` but only after unloading loaded models; `FitReport.unload`
+  names them, largest first, as few as possible;
+- ``"too-large"``: it needs more than `usable`, whatever is unloaded;
+- ``"unknown"``: no RAM figure for the model or the machine, or a loaded model's RAM is unknown
+  (then what is free is unknown, and a wrong ``"fits"`` is worse than no answer).
+
+Cloud models have no fit (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Model
+
+__all__ = [
+    "FITS",
+    "FIT_STATUSES",
+    "TOO_LARGE",
+    "UNKNOWN",
+    "UNLOAD",
+    "Budget",
+    "FitReport",
+    "Unload",
+    "budget",
+    "fit_all",
+    "fit_column",
+    "fit_model",
+]
+
+FITS = "fits"
+UNLOAD = "unload"
+TOO_LARGE = "too-large"
+UNKNOWN = "unknown"
+FIT_STATUSES = (FITS, UNLOAD, TOO_LARGE, UNKNOWN)
+
+
+def _format_bytes(n: int) -> str:
+    """Decimal units with the frontend's decimals (js/src/format.js): 4.69 GB, 775.9 MB, 12 B."""
+    value = float(n)
+    for unit, digits in (("B", 0), ("KB", 1), ("MB", 1), ("GB", 2)):
+        text = f"{value:.{digits}f}"
+        if float(text) < 1000:
+            return f"{text} {unit}"
+        value /= 1000
+    return f"{value:.2f} TB"
+
+
+class Unload(NamedTuple):
+    """A loaded model to unload first: its id, name and RAM figure (bytes)."""
+
+    id: str
+    name: str | None
+    ram: int
+
+
+@dataclass(frozen=True, slots=True)
+class FitReport:
+    """The fit of one local model. Byte figures are None where unknown.
+
+    ``needed`` is the model's RAM figure, ``usable`` what the machine can give a model,
+    ``available`` what is free now (``usable`` minus the loaded models' RAM, never below 0).
+    """
+
+    model_id: str
+    name: str | None
+    status: str
+    needed: int | None
+    available: int | None
+    usable: int | None
+    loaded: bool = False
+    unload: tuple[Unload, ...] = ()
+
+    def __str__(self) -> str:
+        label = self.name or self.model_id
+        f = _format_bytes
+        if self.loaded:
+            using = f", using {f(self.needed)}" if self.needed is not None else ""
+            return f"{label} is loaded (running){using}."
+        if self.needed is None:
+            return f"{label}: fit unknown, the model has no RAM figure."
+        if self.usable is None:
+            return f"{label}: fit unknown, no memory figure for this machine."
+        if self.status == TOO_LARGE:
+            return (
+                f"{label} is too large: needs {f(self.needed)}, more than the "
+                f"{f(self.usable)} this machine can give a model."
+            )
+        if self.available is None:
+            return f"{label}: fit unknown, a loaded model's RAM is unknown."
+        free = f"{f(self.available)} free of {f(self.usable)} usable"
+        if self.status == FITS:
+            return f"{label} fits: needs {f(self.needed)}, {free}."
+        names = ", ".join(f"{u.name or u.id} ({f(u.ram)})" for u in self.unload)
+        return f"{label} needs {f(self.needed)} but only {free}: unload {names} first."
+
+
+class _Loaded:
+    """The loaded local models, largest RAM first (id breaks ties), and their total RAM."""
+
+    __slots__ = ("models", "total", "unknown")
+
+    def __init__(self, models: Iterable[Model]) -> None:
+        loaded = [m for m in models if m.loaded is True and not m.cloud]
+        self.unknown = any(m.ram is None for m in loaded)
+        self.models = sorted((m for m in loaded if m.ram is not None), key=_largest_first)
+        self.total = sum(m.ram for m in self.models)
+
+
+def _largest_first(m: Model) -> tuple[int, str]:
+    return -m.ram, m.id  # type: ignore[operator]
+
+
+def _fit(model: Model, loaded: _Loaded, usable: int | None) -> FitReport | None:
+    if model.cloud:
+        return None
+    needed = model.ram
+    free = None if usable is None or loaded.unknown else usable - loaded.total
+    available = None if free is None else max(0, free)
+    unload: list[Unload] = []
+    if model.loaded is True:
+        status = FITS
+    elif needed is None or usable is None:
+        status = UNKNOWN
+    elif needed > usable:
+        status = TOO_LARGE
+    elif free is None:
+        status = UNKNOWN
+    elif needed <= free:
+        status = FITS
+    else:
+        status = UNLOAD
+        for m in loaded.models:  # largest first: the fewest models to unload
+            unload.append(Unload(m.id, m.name, m.ram))  # type: ignore[arg-type]
+            free += m.ram  # type: ignore[operator]
+            if needed <= free:
+                break
+    return FitReport(
+        model_id=model.id,
+        name=model.name,
+        status=status,
+        needed=needed,
+        available=available,
+        usable=usable,
+        loaded=model.loaded is True,
+        unload=tuple(unload),
+    )
+
+
+def fit_model(model: Model, models: Iterable[Model], usable: int | None) -> FitReport | None:
+    """The fit of `model` given the whole catalogue `models` (for what is loaded); None if cloud."""
+    return _fit(model, _Loaded(models), usable)
+
+
+def fit_all(models: Sequence[Model], usable: int | None) -> list[FitReport | None]:
+    """`fit_model` for every model, in order, computing the loaded set once."""
+    loaded = _Loaded(models)
+    return [_fit(m, loaded, usable) for m in models]
+
+
+def fit_column(models: Sequence[Model], usable: int | None) -> list[str | None]:
+    """The fit status of every model, in order (None for cloud): the DataFrame's ``fit`` column."""
+    return [None if r is None else r.status for r in fit_all(models, usable)]
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Disk used by downloaded local models and RAM used by loaded ones, for the budget bars.
+
+    ``*_unknown`` count the models left out of a sum for lack of a figure; ``usable`` is what the
+    machine can give models (None when unknown).
+    """
+
+    disk_used: int
+    disk_models: int
+    disk_unknown: int
+    ram_used: int
+    ram_models: int
+    ram_unknown: int
+    usable: int | None
+
+    def __str__(self) -> str:
+        disk = f"Disk: {_format_bytes(self.disk_used)} used by {self.disk_models} downloaded models"
+        of = "" if self.usable is None else f" of {_format_bytes(self.usable)} usable"
+        ram = f"RAM: {_format_bytes(self.ram_used)}{of} used by {self.ram_models} loaded models"
+        return f"{disk}. {ram}."
+
+
+def budget(models: Iterable[Model], usable: int | None) -> Budget:
+    """Sum the disk of downloaded local models and the RAM of loaded ones."""
+    local = [m for m in models if not m.cloud]
+    on_disk = [m for m in local if m.downloaded is True]
+    loaded = [m for m in local if m.loaded is True]
+    return Budget(
+        disk_used=sum(m.bytes for m in on_disk if m.bytes is not None),
+        disk_models=len(on_disk),
+        disk_unknown=sum(m.bytes is None for m in on_disk),
+        ram_used=sum(m.ram for m in loaded if m.ram is not None),
+        ram_models=len(loaded),
+        ram_unknown=sum(m.ram is None for m in loaded),
+        usable=usable,
+    )
