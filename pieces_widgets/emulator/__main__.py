@@ -40,7 +40,11 @@ def _stall(text: str) -> tuple[float, float]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m pieces_widgets.emulator",
-        description="Emulate the Pieces OS model API (REST + download-progress WebSocket).",
+        description=(
+            "Emulate the Pieces OS model API (REST + download-progress WebSocket), the device "
+            "information, model score increments, the /models/stream/identifiers WebSocket and "
+            "the Ollama runtime endpoints (/ollama/*)."
+        ),
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: first free in 39300-39333)")
@@ -56,6 +60,26 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--server-version", default="12.3.4", help="GET /.well-known/version answer")
     p.add_argument(
+        "--device",
+        metavar="FILE",
+        help="JSON body for GET /os/device/information, served verbatim (default: a 16 GiB "
+        "machine with an 8 GiB LLM-capable GPU, memory stated in bytes)",
+    )
+    p.add_argument(
+        "--ollama",
+        choices=("installed", "missing", "update-required"),
+        default="installed",
+        help="initial state of the local runtime; while missing, local downloads and loads "
+        "answer 500 with a text body (default installed)",
+    )
+    p.add_argument(
+        "--runtime-seconds",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="duration of an Ollama install or update (default 2)",
+    )
+    p.add_argument(
         "--fail",
         action="append",
         default=[],
@@ -70,6 +94,25 @@ def parser() -> argparse.ArgumentParser:
         "--stall", type=_stall, metavar="S@PCT", help="pause downloads S seconds at PCT %%"
     )
     p.add_argument("--fail-download-at", type=float, metavar="PCT", help="FAILED at PCT %%")
+    p.add_argument(
+        "--fail-runtime-at",
+        type=float,
+        metavar="PCT",
+        help="Ollama install/update FAILED at PCT %%",
+    )
+    p.add_argument(
+        "--cancel-runtime-at",
+        type=float,
+        metavar="PCT",
+        help="Ollama install/update CANCELED (as if elsewhere) at PCT %%",
+    )
+    p.add_argument(
+        "--drop-identifiers-after",
+        type=int,
+        metavar="N",
+        help="drop /models/stream/identifiers sockets after N frames (refuse the stream with "
+        "--fail identifiers=404, like an older Pieces OS)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for probabilistic faults and --models")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
@@ -110,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             allow_remote=True,
             log=None if args.quiet else log,
+            device=args.device,
+            ollama=args.ollama,
+            runtime_seconds=args.runtime_seconds,
             **kwargs,
         )
     except (OSError, ValueError) as e:
@@ -125,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         emu.faults.stall(args.stall[0], at_percentage=args.stall[1])
     if args.fail_download_at is not None:
         emu.faults.fail_download(args.fail_download_at)
+    if args.fail_runtime_at is not None:
+        emu.faults.fail_runtime(args.fail_runtime_at)
+    if args.cancel_runtime_at is not None:
+        emu.faults.fail_runtime(args.cancel_runtime_at, status="CANCELED")
+    if args.drop_identifiers_after is not None:
+        emu.faults.drop_socket_after(args.drop_identifiers_after, route="identifiers")
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
