@@ -6,13 +6,14 @@ STAMP := $(VENV)/.installed
 JS_STAMP := js/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-py test-js bundle js-deps lint bench emulator clean
+.PHONY: help venv demo test test-py test-js bundle js-deps lint bench emulator clean mutation
 
 help:
 	@echo "make demo    JupyterLab on notebooks/quickstart.ipynb (Pieces OS if found, else the emulator)"
 	@echo "make test    the whole suite: JS units, then pytest (browser tests included)"
 	@echo "make bench   benchmarks -> docs/benchmarks.md, docs/benchmarks.json"
 	@echo "make bundle  rebuild pieces_widgets/static from js/src (needs node)"
+	@echo "make mutation  mutmut on the pure core -> docs/mutation.json (see docs/mutation.md)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +52,14 @@ emulator: $(STAMP)
 
 bench: $(STAMP) $(JS_STAMP)
 	$(PY) -m benchmarks
+
+# The modules of pieces_widgets/ to mutate (add one here; its tests are found by name:
+# tests/test_<m>.py, tests/test_core_<m>*.py, tests/test_fuzz_<m>*.py).
+MUTATION_MODULES ?= models progress frame discovery
+MUTATION_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+mutation: $(STAMP)
+	$(PY) tools/mutation/run.py $(MUTATION_MODULES) --jobs $(MUTATION_JOBS)
 
 clean:
 	rm -rf $(VENV) js/node_modules .pytest_cache
