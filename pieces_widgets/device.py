@@ -9,6 +9,7 @@ machine, and models' ``ram`` figures are binary too ("3.22 GB" = 3 GiB). Pieces 
 user's own machine, so this machine's total memory (``local_total``), when given, cross-checks
 the RAM reading: if the magnitude reading is more than 2x away from it but another unit is within
 2x, that unit wins and a warning says so. The raw value and the unit used are always kept.
+A GPU's figure is read in the RAM's unit when that gives a plausible GPU, else by magnitude.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DEFAULT_USABLE_FRACTION = 0.8
 #: Bytes per unit, and the magnitude range (inclusive) in which a raw figure is read in that unit.
 _FACTORS = {"GB": 2**30, "MB": 2**20, "bytes": 1}
 _RANGES = (("GB", 4, 2048), ("MB", 4096, 2_097_152), ("bytes", 4 * 10**9, 22 * 10**11))
+#: A GPU figure read in the RAM's unit must land in this range (bytes, inclusive).
+_GPU_MIN, _GPU_MAX = 2**28, 2**41
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +98,22 @@ def _read_memory(
     what: str,
     warn: Callable[[str], None],
     local_total: int | None = None,
-    hint: str | None = None,
+    ram_unit: str | None = None,
 ) -> tuple[int | None, float | None, str | None]:
     """Return ``(bytes, raw, unit)`` for a ``memory`` figure; None parts when it is unusable.
 
-    `local_total` cross-checks the unit (RAM only); `hint` is the unit to fall back on when the
-    magnitude decides nothing (a GPU's figure read like the machine's RAM).
+    `local_total` cross-checks the unit (RAM only). `ram_unit` is set for a GPU: one server
+    writes both figures in one unit, so the RAM's unit is used when it gives a plausible GPU
+    (256 MiB to 2 TiB): with RAM in MB, a GPU's 2048 is 2 GB, not the 2 TB its magnitude says.
+    Otherwise (no RAM unit, or an implausible result) the GPU's magnitude decides.
     """
     if raw is None:
         return None, None, None
     if type(raw) not in (int, float) or not math.isfinite(raw) or raw <= 0:
         warn(f"{what} should be a positive number, got {_short(raw)}; ignored")
         return None, None, None
+    if ram_unit is not None and _GPU_MIN <= raw * _FACTORS[ram_unit] <= _GPU_MAX:
+        return int(raw * _FACTORS[ram_unit]), raw, ram_unit
     unit = _magnitude_unit(raw)
     if local_total and (unit is None or not _within_2x(raw * _FACTORS[unit], local_total)):
         # At most one unit can agree: the units are 1024x apart, the window only 4x wide.
@@ -119,8 +126,6 @@ def _read_memory(
             unit = agreeing
         elif unit is not None:
             warn(f"{what} {raw} {unit} is over 2x off this machine's {local_total} bytes; kept")
-    if unit is None:
-        unit = hint
     if unit is None:
         warn(f"{what} {raw} is not a plausible size in GB, MB or bytes; ignored")
         return None, raw, None
@@ -149,7 +154,7 @@ def _gpu(obj: Any, i: int, ram_unit: str | None, warn: Callable[[str], None]) ->
         warn(f"{what} should be an object, got {_short(obj)}; skipped")
         return None
     caps = _dict(obj.get("capabilities"), f"{what}.capabilities", warn)
-    memory, raw, unit = _read_memory(obj.get("memory"), f"{what}.memory", warn, hint=ram_unit)
+    memory, raw, unit = _read_memory(obj.get("memory"), f"{what}.memory", warn, None, ram_unit)
     return GPUInfo(
         name=_typed(obj.get("name"), str, f"{what}.name", warn),
         memory=memory,
