@@ -1,124 +1,152 @@
-"""A private asyncio loop in a daemon thread, for sync code that must drive async code.
+"""The one way sync code drives async code here: a private loop in one daemon thread.
 
-Why: sync entry points (scripts, and Jupyter cells where a loop is already running in the
-kernel's thread, so ``asyncio.run`` is not allowed) still need websockets and concurrent port
-probes. Running those on our own loop thread works in both places and never touches the caller's
-loop.
+Why one loop for the whole process: sync entry points (scripts, and Jupyter cells, where the
+kernel's loop already runs in the caller's thread so ``asyncio.run`` is refused) still need
+websockets and concurrent port probes. The widget's `Runner` outside a kernel, `run_blocking`,
+`discover()` and `PiecesClient.watch_download` all run on this loop: one thread however many
+clients or widgets exist, nothing started at import, and the caller's own loop is never touched.
+The thread is a daemon and is started on first use (again if its loop was closed), so a script
+exits without closing anything. Work owned by one object (a `PiecesClient`) goes through a
+`LoopTasks`, so closing that object cancels its own work and nobody else's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread", "run_sync"]
+__all__ = ["LoopTasks", "background_loop", "iterate", "on_loop_thread", "run_blocking"]
+
+THREAD_NAME = "pieces-widgets-loop"
+
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
 
 
-class LoopThread:
-    """An event loop running forever in a daemon thread until `close()`."""
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide private loop, started on first use and restarted if it was closed."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _loop.is_closed() or _thread is None or not _thread.is_alive():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
 
-    def __init__(self, name: str = "pieces-widgets-loop") -> None:
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        self._closed = False
+            def main() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
 
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(self._ready.set)
+            thread = threading.Thread(target=main, name=THREAD_NAME, daemon=True)
+            thread.start()
+            ready.wait()
+            _loop, _thread = loop, thread
+        return _loop
+
+
+def on_loop_thread() -> bool:
+    """True in the background loop's own thread (where blocking on it would deadlock)."""
+    thread = _thread
+    return thread is not None and threading.current_thread() is thread
+
+
+def _submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    loop = background_loop()
+    if on_loop_thread():
+        coro.close()
+        raise RuntimeError(
+            "cannot block on the pieces-widgets loop from its own thread (it would wait for "
+            "itself forever); await the coroutine there instead"
+        )
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+    try:
+        return future.result(timeout)
+    except BaseException:  # timeout, Ctrl-C, or the caller's own failure: stop the work too
+        future.cancel()
+        raise
+
+
+def run_blocking(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run `coro` on the background loop and wait for it, even inside a running kernel loop.
+
+    The caller's thread (and its loop, if any) is blocked only for this call. A timeout
+    (`concurrent.futures.TimeoutError`) or KeyboardInterrupt cancels the coroutine.
+    Raises RuntimeError when called from the background loop's own thread.
+    """
+    return _wait(_submit(coro), timeout)
+
+
+def iterate(
+    agen: AsyncIterator[T], run: Callable[[Coroutine[Any, Any, Any]], Any] = run_blocking
+) -> Iterator[T]:
+    """Drive an async iterator from sync code, one item per `run`; closing this closes `agen`."""
+
+    async def step() -> tuple[bool, Any]:
         try:
-            self.loop.run_forever()
-        finally:
-            try:
-                pending = asyncio.all_tasks(self.loop)
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            finally:
-                self.loop.close()
+            return False, await agen.__anext__()
+        except StopAsyncIteration:
+            return True, None
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    try:
+        while True:
+            done, item = run(step())
+            if done:
+                return
+            yield item
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None and not on_loop_thread():
+            with contextlib.suppress(Exception):  # best effort; a cancelled agen is already shut
+                run_blocking(aclose(), timeout=10)
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        """Schedule `coro` on the loop; returns a concurrent Future."""
-        if self._closed:
-            coro.close()
-            raise RuntimeError("this client is closed")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+class LoopTasks:
+    """The work one owner runs on the shared loop; `close()` cancels all of it (and only it).
+
+    `closed_error` makes the exception raised by calls after (or cut short by) `close()`.
+    """
+
+    def __init__(self, closed_error: Callable[[], BaseException]) -> None:
+        self._closed_error = closed_error
+        self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+        self.closed = False
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run `coro` on the loop and wait for its result (Ctrl-C cancels it)."""
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("cannot block on the client's own loop thread")
-        future = self.submit(coro)
+        """`run_blocking`, tracked: cancelled by `close()` (then raises `closed_error()`)."""
+        with self._lock:
+            if self.closed:
+                coro.close()
+                raise self._closed_error()
+            future = _submit(coro)
+            self._futures.add(future)
         try:
-            return future.result(timeout)
-        except BaseException:
-            future.cancel()
+            return _wait(future, timeout)
+        except concurrent.futures.CancelledError:
+            if self.closed:
+                raise self._closed_error() from None
             raise
+        finally:
+            with self._lock:
+                self._futures.discard(future)
 
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
-        """Drive an async iterator from sync code; closing the generator closes `agen`."""
-
-        async def step() -> tuple[bool, Any]:
-            try:
-                return False, await agen.__anext__()
-            except StopAsyncIteration:
-                return True, None
-
-        try:
-            while True:
-                done, item = self.run(step())
-                if done:
-                    return
-                yield item
-        finally:
-            aclose = getattr(agen, "aclose", None)
-            if aclose is not None and not self._closed:
-                with contextlib.suppress(Exception):  # best-effort cleanup
-                    self.run(aclose(), timeout=10)
+        """`iterate`, tracked."""
+        return iterate(agen, self.run)
 
     def close(self) -> None:
-        """Stop the loop (cancelling what still runs) and join the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even if this thread runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[Any] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as e:  # re-raised in the caller's thread
-            error.append(e)
-
-    thread = threading.Thread(target=target, name="pieces-widgets-run", daemon=True)
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
+        """Refuse new work and cancel what still runs (does not wait for it to end)."""
+        with self._lock:
+            self.closed = True
+            futures, self._futures = self._futures, set()
+        for future in futures:
+            future.cancel()

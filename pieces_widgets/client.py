@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ._loop import LoopThread
+from ._loop import LoopTasks, on_loop_thread, run_blocking
 from .discovery import _explicit, adiscover, discover
 from .errors import (
     ModelNotFound,
@@ -782,11 +782,11 @@ class PiecesClient:
                 **self._extra_headers,
             },
         )
-        self._loop: LoopThread | None = None
+        self._tasks = LoopTasks(lambda: PiecesError("this client is closed"))
         self._async: AsyncPiecesClient | None = None
         self._lock = threading.Lock()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _close_quietly, self._http, None)
+        self._finalizer = weakref.finalize(self, _close_quietly, self._http, self._tasks, None)
 
     @property
     def base_url(self) -> str:
@@ -800,20 +800,14 @@ class PiecesClient:
         self.close()
 
     def close(self) -> None:
-        """Close connections and stop the private loop thread (if one was started)."""
+        """Close connections and cancel this client's watches on the shared loop."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._finalizer.detach()
-            loop, client = self._loop, self._async
-            self._loop = self._async = None
-        if loop is not None and client is not None:
-            with contextlib.suppress(Exception):
-                loop.run(client.aclose(), timeout=5)
-        if loop is not None:
-            loop.close()
-        self._http.close()
+            client, self._async = self._async, None
+        _close_quietly(self._http, self._tasks, client)
 
     def _do(self, call: _Call) -> Any:
         if self._closed:
@@ -831,18 +825,19 @@ class PiecesClient:
         log.debug("%s %s -> %d", call.method, call.path, response.status_code)
         return _interpret(call, response)
 
-    def _async_client(self) -> tuple[LoopThread, AsyncPiecesClient]:
-        with self._lock:  # two threads may start watching at once: one loop thread only
+    def _async_client(self) -> AsyncPiecesClient:
+        with self._lock:  # two threads may start watching at once: one async client only
             if self._closed:
                 raise PiecesError("this client is closed")
-            if self._loop is None or self._async is None:
-                self._loop = LoopThread()
+            if self._async is None:
                 self._async = AsyncPiecesClient(
                     self._base_url, self.timeout, headers=self._extra_headers
                 )
                 self._finalizer.detach()
-                self._finalizer = weakref.finalize(self, _close_quietly, self._http, self._loop)
-            return self._loop, self._async
+                self._finalizer = weakref.finalize(
+                    self, _close_quietly, self._http, self._tasks, self._async
+                )
+            return self._async
 
     # ----------------------------------------------------------------- API (see AsyncPiecesClient)
 
@@ -954,8 +949,7 @@ class PiecesClient:
     ) -> Iterator[DownloadProgress]:
         """Iterator twin of `AsyncPiecesClient.watch_download` (same rules)."""
         _segment(model)  # fail fast on a bad id, before the generator starts
-        loop, client = self._async_client()
-        agen = client.watch_download(
+        agen = self._async_client().watch_download(
             model,
             stall_after=stall_after,
             reconnect=reconnect,
@@ -965,12 +959,17 @@ class PiecesClient:
             poll_interval=poll_interval,
             start=start,
         )
-        return loop.iterate(agen)
+        return self._tasks.iterate(agen)
 
 
-def _close_quietly(http: httpx.Client, loop: LoopThread | None) -> None:
+def _close_quietly(http: httpx.Client, tasks: LoopTasks, client: AsyncPiecesClient | None) -> None:
+    """Cancel the client's work on the shared loop, close its async twin there, close `http`."""
+    tasks.close()
+    if client is not None:
+        if on_loop_thread():  # e.g. closed from a progress callback: cannot wait for the loop
+            asyncio.get_running_loop().create_task(client.aclose())
+        else:
+            with contextlib.suppress(Exception):
+                run_blocking(client.aclose(), timeout=5)
     with contextlib.suppress(Exception):
         http.close()
-    if loop is not None:
-        with contextlib.suppress(Exception):
-            loop.close()

@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from ._loop import run_sync
+from ._loop import run_blocking
 from .errors import PiecesUnavailable
 
 __all__ = [
@@ -159,8 +159,11 @@ def discover(
     host: str = DEFAULT_HOST,
     env: Mapping[str, str] | None = None,
 ) -> str:
-    """Sync `adiscover`; safe to call where an event loop is already running (Jupyter)."""
-    return run_sync(
+    """Sync `adiscover`; safe to call where an event loop is already running (Jupyter).
+
+    It runs on the shared background loop (see `_loop`), not on a new thread and loop per call.
+    """
+    return run_blocking(
         adiscover(
             base_url,
             timeout=timeout,

@@ -13,29 +13,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ._loop import background_loop, run_blocking  # noqa: F401 - run_blocking is re-exported
+
 T = TypeVar("T")
-
-_background: asyncio.AbstractEventLoop | None = None
-_background_lock = threading.Lock()
-
-
-def background_loop() -> asyncio.AbstractEventLoop:
-    """The process-wide private loop (started on first use, lives as long as the process)."""
-    global _background
-    with _background_lock:
-        if _background is None or _background.is_closed():
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
-
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
-
-            threading.Thread(target=run, name="pieces-widgets-loop", daemon=True).start()
-            ready.wait()
-            _background = loop
-        return _background
 
 
 class Runner:
@@ -104,16 +84,3 @@ class Runner:
     def cancel_all(self) -> None:
         for task in list(self._tasks):
             self.call_soon(task.cancel)
-
-
-def run_blocking(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    """Run `coro` to completion from synchronous code, even inside a running kernel loop.
-
-    It runs on the background loop, so the caller's loop (if any) is blocked only for this call.
-    """
-    future = asyncio.run_coroutine_threadsafe(coro, background_loop())
-    try:
-        return future.result(timeout)
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise

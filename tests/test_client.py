@@ -4,6 +4,7 @@ answers the emulator never gives (redirects, wrong content types, truncated bodi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import socket
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pieces_widgets._loop import background_loop, run_blocking
 from pieces_widgets.client import PiecesClient, ServerInfo
 from pieces_widgets.discovery import ENV_VAR
 from pieces_widgets.errors import (
@@ -385,7 +387,8 @@ def test_sync_client_works_inside_a_running_loop(emulator):
     assert asyncio.run(cell()) > 3
 
 
-def test_close_stops_the_loop_thread_and_rejects_calls(emulator):
+def test_close_leaves_no_thread_and_rejects_calls(emulator):
+    background_loop()  # the one shared loop thread may exist; no client adds another
     before = {t.name for t in threading.enumerate()}
     c = PiecesClient(emulator.url)
     downloaded = first(c.list_models(), "downloaded")
@@ -397,3 +400,85 @@ def test_close_stops_the_loop_thread_and_rejects_calls(emulator):
     assert not any(n.startswith("pieces-widgets") for n in leftover), leftover
     with pytest.raises(PiecesError, match="closed"):
         c.list_models()
+    with pytest.raises(PiecesError, match="closed"):
+        c.watch_download(downloaded.id)
+
+
+def test_watches_of_many_clients_share_one_loop_thread(emulator):
+    clients = [PiecesClient(emulator.url) for _ in range(3)]
+    try:
+        downloaded = first(clients[0].list_models(), "downloaded")
+        for c in clients:
+            assert [p.status for p in c.watch_download(downloaded.id)] == ["COMPLETED"]
+        names = [t.name for t in threading.enumerate() if t.name.startswith("pieces-widgets")]
+        assert names == ["pieces-widgets-loop"], names
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_close_cancels_a_watch_blocked_in_another_thread(emulator_factory):
+    emu = emulator_factory(download_seconds=30.0)
+    c = PiecesClient(emu.url)
+    local = first(c.list_models(), "available")
+    outcome: list[BaseException | None] = []
+    first_item = threading.Event()
+
+    def watch() -> None:
+        try:
+            for _ in c.watch_download(local.id, start=True, poll_interval=30.0):
+                first_item.set()
+            outcome.append(None)
+        except BaseException as exc:  # the outcome is the assertion
+            outcome.append(exc)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert first_item.wait(10)
+    started = time.monotonic()
+    c.close()
+    watcher.join(10)
+    assert not watcher.is_alive() and time.monotonic() - started < 5
+    assert isinstance(outcome[0], PiecesError) and "closed" in str(outcome[0])
+    # the shared loop is still fine for everybody else
+    assert run_blocking(asyncio.sleep(0, "alive"), timeout=5) == "alive"
+
+
+def test_run_blocking_refuses_its_own_loop_thread():
+    async def inner() -> None:
+        coro = asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="own thread"):
+            run_blocking(coro)
+
+    run_blocking(inner(), timeout=5)
+
+
+def test_run_blocking_timeout_cancels_the_work():
+    cancelled = threading.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(concurrent.futures.TimeoutError):
+        run_blocking(slow(), timeout=0.1)
+    assert cancelled.wait(5)
+
+
+def test_background_loop_restarts_after_being_closed():
+    loop = background_loop()
+
+    async def stop() -> None:
+        asyncio.get_running_loop().stop()
+
+    asyncio.run_coroutine_threadsafe(stop(), loop)
+    deadline = time.monotonic() + 5
+    while loop.is_running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    loop.close()
+    fresh = background_loop()
+    assert fresh is not loop and fresh.is_running()
+    assert run_blocking(asyncio.sleep(0, 7), timeout=5) == 7
