@@ -28,6 +28,7 @@ class ActionHandle:
         model_id: str | None,
         runner: Runner,
         on_callback_error: Callable[[BaseException], None] | None = None,
+        canceller: Callable[[], Any] | None = None,
     ) -> None:
         self.action = action
         self.model_id = model_id
@@ -38,6 +39,7 @@ class ActionHandle:
         self._task: asyncio.Task[Any] | None = None
         self._callbacks: list[ProgressCallback] = []
         self._on_callback_error = on_callback_error
+        self._canceller = canceller  # how a cancellable action (a download) is called off
         self.last_progress: Any = None
 
     def __repr__(self) -> str:
@@ -86,7 +88,24 @@ class ActionHandle:
             raise TimeoutError(f"{self.action} did not finish within {timeout} s") from None
 
     def cancel(self) -> bool:
-        """Stop the local work (a queued or running action); the server is told by `cancel()`."""
+        """Call the action off; False when it had already ended.
+
+        A download is cancelled the way the Cancel button does it: dropped if still queued (the
+        handle ends cancelled), else cancelled on the server and confirmed (the handle ends with
+        a CANCELED progress). Any other action stops its local work.
+        """
+        if self._done.done():
+            return False
+        if self._canceller is not None:
+            try:
+                self._canceller()
+                return True
+            except RuntimeError:  # the widget is closed or its loop stopped: stop locally
+                pass
+        return self._cancel_task()
+
+    def _cancel_task(self) -> bool:
+        """Cancel the local task only (the server is not told)."""
         if self._done.done():
             return False
         if self._task is not None:
