@@ -50,7 +50,8 @@ from .errors import (
     PiecesUnavailable,
 )
 from .models import Model, parse_model, parse_snapshot
-from .progress import DownloadProgress, ProgressTracker, format_bytes
+from .progress import DownloadProgress, ProgressTracker
+from .units import format_bytes
 
 __all__ = ["AsyncPiecesClient", "PiecesClient", "ServerInfo"]
 

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .units import format_bytes
+
 __all__ = ["TERMINAL_STATUSES", "DownloadProgress", "ProgressTracker", "format_bytes"]
 
 #: Statuses after which a download is over (compared upper-cased).
@@ -36,17 +38,6 @@ _STARTS = frozenset({"INITIALIZED", "IN-PROGRESS", "IN_PROGRESS"})
 def is_terminal(status: str | None) -> bool:
     """True for a status that ends a download (case-insensitive)."""
     return isinstance(status, str) and status.upper() in TERMINAL_STATUSES
-
-
-def format_bytes(n: float | None) -> str:
-    """Decimal units like Pieces OS's ``readable`` strings: ``4.92 GB``, ``775.9 MB``."""
-    if n is None:
-        return "?"
-    n = float(n)
-    for unit, scale, digits in (("TB", 1e12, 2), ("GB", 1e9, 2), ("MB", 1e6, 1), ("KB", 1e3, 1)):
-        if abs(n) >= scale:
-            return f"{n / scale:.{digits}f} {unit}"
-    return f"{n:.0f} B"
 
 
 def _format_eta(seconds: float) -> str:

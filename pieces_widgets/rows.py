@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .units import format_bytes
+
 ROW_FIELDS = (
     "id", "name", "unique", "provider", "foundation", "cloud", "downloaded", "downloading",
     "loaded", "custom", "cpu", "bytes", "ram", "parameters", "quantization", "max_tokens",
@@ -109,18 +111,6 @@ class Throttle:
 
 
 # -- formatting for the text / HTML representations --------------------------------------------
-
-
-def format_bytes(n: int | None) -> str:
-    """Decimal units, like the server's readable strings (4.69 GB)."""
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1000
-    return f"{value:.2f} TB"  # pragma: no cover
 
 
 def summary_line(models: Sequence[Any]) -> str:

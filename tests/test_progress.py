@@ -244,7 +244,7 @@ def test_progress_dict_and_str():
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(None, "?"), (0, "0 B"), (999, "999 B"), (30_408_704, "30.4 MB"), (4_920_739_840, "4.92 GB")],
+    [(None, ""), (0, "0 B"), (999, "999 B"), (30_408_704, "30.4 MB"), (4_920_739_840, "4.92 GB")],
 )
 def test_format_bytes(n, text):
     assert format_bytes(n) == text

@@ -108,7 +108,7 @@ def test_throttle_allows_one_send_per_interval():
 def test_format_bytes_uses_decimal_units_like_the_server():
     assert format_bytes(4692669824) == "4.69 GB"
     assert format_bytes(999) == "999 B"
-    assert format_bytes(30408704) == "30.41 MB"
+    assert format_bytes(30408704) == "30.4 MB"
     assert format_bytes(None) == ""
 
 
