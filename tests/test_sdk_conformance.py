@@ -9,12 +9,15 @@ strict JSON types).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pieces_os_client.api.model_api import ModelApi
 from pieces_os_client.api.models_api import ModelsApi
+from pieces_os_client.api.ollama_api import OllamaApi
+from pieces_os_client.api.os_api import OSApi
 from pieces_os_client.api_client import ApiClient
 from pieces_os_client.configuration import Configuration
 from pieces_os_client.exceptions import ApiException, ServiceException
@@ -27,7 +30,22 @@ from pieces_os_client.models.model_download_progress_status_enum import (
 )
 from pieces_os_client.models.model_foundation_enum import ModelFoundationEnum
 from pieces_os_client.models.models import Models
+from pieces_os_client.models.ollama_deployment import OllamaDeployment
+from pieces_os_client.models.ollama_deployment_status_enum import (
+    OllamaDeploymentStatusEnum as DeployStatus,
+)
+from pieces_os_client.models.ollama_deployments import OllamaDeployments
+from pieces_os_client.models.ollama_status import OllamaStatus
+from pieces_os_client.models.os_device_information_returnable import (
+    OSDeviceInformationReturnable,
+)
+from pieces_os_client.models.os_device_ram_type_enum import OSDeviceRAMTypeEnum as RamType
+from pieces_os_client.models.score import Score
 from pieces_os_client.models.seeded_model import SeededModel
+from pieces_os_client.models.seeded_score import SeededScore
+from pieces_os_client.models.seeded_score_increment import SeededScoreIncrement
+from pieces_os_client.models.streamed_identifiers import StreamedIdentifiers
+from websockets.sync.client import connect as ws_connect
 
 from pieces_widgets.emulator import Emulator, synthetic_catalog
 
@@ -282,3 +300,121 @@ def test_fixture_frame_sequences_match_the_emulator_shape(emu: Emulator, progres
         set(expected[-1]),
     ]
     assert raw[-1] == expected[-1]
+
+
+# --- around the model API: device, scores, identifiers stream, Ollama runtime ------------------
+
+
+def test_os_device_information_parses(sdk: Sdk, emu: Emulator):
+    resp = OSApi(sdk.client).os_device_information_with_http_info()
+    assert resp.status_code == 200 and content_type(resp) == "application/json"
+    info = resp.data
+    assert isinstance(info, OSDeviceInformationReturnable)
+    assert info.hardware.ram.memory == 16 << 30 and info.hardware.ram.type == RamType.DDR5
+    assert info.hardware.gpus[0].capabilities.llm is True
+    assert info.hardware.cpus[0].cores == 8 and info.dependencies.vulkan is True
+    emu.device = {"hardware": {"ram": {"memory": 16384}}, "dependencies": {"vulkan": False}}
+    small = OSApi(sdk.client).os_device_information()
+    assert small.hardware.ram.memory == 16384 and small.hardware.gpus is None
+
+
+def test_model_scores_increment_accepts_the_sdk_body_and_answers_204(sdk: Sdk, emu: Emulator):
+    body = SeededScoreIncrement(model=SeededScore(reuse=True))
+    assert sdk.client.sanitize_for_serialization(body) == {"model": {"reuse": True}}
+    resp = sdk.model.model_scores_increment_with_http_info(LLAMA_8B, seeded_score_increment=body)
+    assert resp.status_code == 204 and resp.data is None
+    assert sdk.model.model_scores_increment(LLAMA_8B, seeded_score_increment=body) is None
+    assert sdk.model.model_scores_increment(LLAMA_8B) is None  # no body: nothing counted
+    assert emu.model(LLAMA_8B)["score"] == {"manual": 0, "automatic": 0, "reuse": 2}
+    with pytest.raises(ServiceException) as info:
+        sdk.model.model_scores_increment("no-such-model", seeded_score_increment=body)
+    assert info.value.status == 500 and info.value.body == "model was not found."
+
+
+def test_models_with_scores_parse(sdk: Sdk, emu: Emulator):
+    emu.add_model({**emu.model(LLAMA_1B), "score": {"manual": 3, "automatic": 1, "reuse": 4}})
+    sdk.model.model_scores_increment(
+        LLAMA_8B, seeded_score_increment=SeededScoreIncrement(model=SeededScore(reuse=True))
+    )
+    snap = sdk.models.models_snapshot()
+    by_id = {m.id: m for m in snap.iterable}
+    assert isinstance(by_id[LLAMA_1B].score, Score) and by_id[LLAMA_1B].score.reuse == 4
+    assert by_id[LLAMA_8B].score.reuse == 1 and by_id[LLAMA_8B].score.manual == 0
+    assert Model.from_dict(emu.model(LLAMA_8B)).score.automatic == 0
+    assert sdk.model.models_specific_model_snapshot(LLAMA_1B).score.manual == 3
+
+
+def test_identifiers_frames_parse_with_the_sdk(sdk: Sdk, emu: Emulator):
+    url = f"{emu.ws_url}/models/stream/identifiers"
+    with ws_connect(url, proxy=None, open_timeout=5) as conn:
+        first = StreamedIdentifiers.from_json(conn.recv(timeout=5))
+        assert isinstance(first, StreamedIdentifiers) and len(first.iterable) == 27
+        assert all(i.model.id and i.deleted is False for i in first.iterable)
+        sdk.model.model_specific_model_load(LLAMA_8B)
+        changed = StreamedIdentifiers.from_json(conn.recv(timeout=5))
+        assert [(i.model.id, i.deleted) for i in changed.iterable] == [(LLAMA_8B, False)]
+        sdk.models.models_delete_specific_model(CUSTOM)
+        gone = StreamedIdentifiers.from_json(conn.recv(timeout=5))
+        assert [(i.model.id, i.deleted) for i in gone.iterable] == [(CUSTOM, True)]
+
+
+def test_ollama_api_parses_every_answer(emulator_factory):
+    emu = emulator_factory(ollama="missing", runtime_seconds=0.3, frame_interval=0.03)
+    with ApiClient(Configuration(host=emu.url)) as client:
+        api = OllamaApi(client)
+        missing = api.ollama_status_check()
+        assert isinstance(missing, OllamaStatus) and missing.installation is None
+        assert missing.recommendation.inference is True
+        with pytest.raises(ServiceException) as info:
+            api.ollama_update()
+        assert "not installed" in info.value.body
+        dep = api.ollama_install()
+        assert isinstance(dep, OllamaDeployment) and dep.status == DeployStatus.INITIALIZED
+        assert api.ollama_install_snapshot(dep.id).id == dep.id
+        stream = api.ollama_status_check_stream()  # the plain GET answers the status
+        assert stream.installing.id == dep.id
+        installs = api.ollama_installs_snapshot()
+        assert isinstance(installs, OllamaDeployments) and installs.iterable[-1].id == dep.id
+        canceled = api.ollama_install_cancel(dep.id)
+        assert canceled.status == DeployStatus.CANCELED and canceled.percentage is None
+        again = api.ollama_install()
+        wait_for(lambda: api.ollama_status_check().installation is not None)
+        done = api.ollama_install_snapshot(again.id)
+        assert done.status == DeployStatus.COMPLETED and done.percentage == 100
+        assert api.ollama_updates_snapshot().iterable == []
+        assert api.ollama_update(ollama_deployment=OllamaDeployment(version="x")).id == again.id
+        old = api.ollama_uninstall(ollama_deployment=OllamaDeployment(version=done.version))
+        assert old.status == DeployStatus.RESET
+
+    emu = emulator_factory(ollama="update-required", runtime_seconds=0.3, frame_interval=0.03)
+    with ApiClient(Configuration(host=emu.url)) as client:
+        api = OllamaApi(client)
+        status = api.ollama_status_check()
+        assert status.update_required.user_managed is False and status.installation.version
+        upd = api.ollama_update()
+        assert api.ollama_update_snapshot(upd.id).version == status.update_required.version
+        assert api.ollama_updates_snapshot().iterable[0].id == upd.id
+        assert api.ollama_update_cancel(upd.id).status == DeployStatus.CANCELED
+        with pytest.raises(ApiException) as gone:
+            api.ollama_update_snapshot("no-such-deployment")
+        assert gone.value.status == 410
+
+
+def test_ollama_status_stream_frames_parse(emulator_factory):
+    emu = emulator_factory(ollama="missing", runtime_seconds=0.3, frame_interval=0.03)
+    with ws_connect(f"{emu.ws_url}/ollama/status/stream", proxy=None, open_timeout=5) as conn:
+        frames = [OllamaStatus.from_json(conn.recv(timeout=5))]
+        with ApiClient(Configuration(host=emu.url)) as client:
+            OllamaApi(client).ollama_install()
+        while frames[-1].installation is None:
+            frames.append(OllamaStatus.from_json(conn.recv(timeout=5)))
+    progress = [f.installing.percentage for f in frames if f.installing is not None]
+    assert progress[0] == 0 and progress[-1] == 100 and len(progress) >= 5
+    assert frames[-1].installation.status == DeployStatus.COMPLETED
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
