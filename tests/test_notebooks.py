@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import pathlib
 
 import nbformat
@@ -9,6 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+MARIMO_QUICKSTART = NOTEBOOKS / "quickstart_marimo.py"
 
 
 def run(name: str, tmp_path: pathlib.Path) -> nbformat.NotebookNode:
@@ -57,3 +60,34 @@ def test_teaching_runs_on_the_embedded_emulator(tmp_path, monkeypatch):
 def test_committed_notebooks_carry_no_outputs(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def _marimo_app():
+    """The marimo quickstart's `app`, imported from its file (marimo notebooks are modules)."""
+    if importlib.util.find_spec("marimo") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the marimo notebook, but marimo is not installed")
+        pytest.skip("marimo is not installed")
+    spec = importlib.util.spec_from_file_location("quickstart_marimo", MARIMO_QUICKSTART)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+@pytest.mark.parametrize("server", ["found", "none"])
+def test_marimo_quickstart_runs_as_a_script(server, emulator, monkeypatch):
+    """Every cell runs; with no Pieces OS it starts its own emulator instead of failing."""
+    dead = "http://127.0.0.1:9"  # nothing listens on the discard port
+    monkeypatch.setenv("PIECES_OS_URL", emulator.url if server == "found" else dead)
+    _, defs = _marimo_app().run()
+    mm, own = defs["mm"], defs["emulator"]
+    try:
+        assert (own is None) == (server == "found")
+        assert defs["url"] == (emulator.url if server == "found" else own.url)
+        assert mm.connection == "connected" and mm.server["emulated"] is True
+        assert len(mm.to_dataframe()) == len(emulator.models())
+    finally:
+        mm.close()
+        if own is not None:
+            own.stop()
