@@ -60,7 +60,7 @@ class Supervisor:
         """First contact, synchronously: the snapshot is there when the constructor returns."""
         timeout = self._mm._timeout
         try:
-            asked = self._mm._ask_snapshot()
+            asked = self._mm._snapshot.ask()
             url, info, models = run_blocking(self._probe(), timeout=timeout + 5)
         except PiecesError as exc:
             self.set_unreachable(exc)
@@ -68,7 +68,7 @@ class Supervisor:
             self.set_unreachable(PiecesTimeout("the server did not answer in time"))
         else:
             self.set_connected(url, info)
-            self._mm._apply_snapshot(models, asked)
+            self._mm._snapshot.apply(models, asked)
 
     async def _probe(self) -> tuple[str, Any, list[Any]]:
         """Find the server and read its version and snapshot with a short-lived client."""
@@ -82,13 +82,13 @@ class Supervisor:
         """Probe now; True when connected (the snapshot is applied and announced)."""
         self._batch.stage("connection", "connecting")
         try:
-            asked = self._mm._ask_snapshot()
+            asked = self._mm._snapshot.ask()
             url, info, models = await self._probe()
         except PiecesError as exc:
             self.set_unreachable(exc)
             return False
         self.set_connected(url, info)
-        self._mm._apply_snapshot(models, asked)
+        self._mm._snapshot.apply(models, asked)
         self._mm._announce(f"Connected to Pieces OS at {url}.")
         return True
 

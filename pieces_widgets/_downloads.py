@@ -51,7 +51,7 @@ class DownloadQueue:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._mm.max_downloads)  # read at first download
         record = self._downloads[model_id] = _Download(handle)
-        self._mm._set_row(model_id, busy="queued")
+        self._mm._snapshot.set_row(model_id, busy="queued")
         try:
             async with self._slots:
                 record.phase = "starting"  # no await before this: cancel sees it
@@ -67,11 +67,11 @@ class DownloadQueue:
         final = None
         try:
             try:
-                self._mm._apply_model(await api.download(model_id))
+                self._mm._snapshot.apply_model(await api.download(model_id))
             finally:
                 record.sent.set()
             record.phase = "running"
-            self._mm._set_row(model_id, busy=None)  # Cancel stays usable while it runs
+            self._mm._snapshot.set_row(model_id, busy=None)  # Cancel stays usable while it runs
             async for progress in api.watch_download(model_id, stall_after=self._mm.stall_after):
                 final = progress
                 record.handle._emit(progress)
@@ -83,7 +83,7 @@ class DownloadQueue:
 
     def _outcome(self, record: _Download, model_id: str, final: Any) -> Any:
         """The final progress, announced; an error when the download did not end as asked."""
-        name = self._mm._name(model_id)
+        name = self._mm._snapshot.name(model_id)
         status = getattr(final, "status", None)
         if status == "COMPLETED":
             self._mm._announce(f"Downloaded {name}.")

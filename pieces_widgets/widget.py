@@ -5,8 +5,9 @@ the same Python twins a user calls. Every twin returns an ActionHandle at once; 
 tasks on the kernel's loop (or a private loop in scripts), so nothing blocks the kernel while a
 download runs. This class holds the traits, the twins, the representations, the running of an
 action and the applying of snapshots; the rest lives in modules named for their job:
-`_staging` (batched trait writes), `_connection` (probe, poll, reconnect), `_downloads` (queue,
-phases, cancel) and `_commands` (the one table of actions, frontend routing, error text).
+`_staging` (batched trait writes), `_connection` (probe, poll, reconnect), `_snapshot` (rows and
+their errors), `_downloads` (queue, phases, cancel) and `_commands` (the one table of actions,
+frontend routing, error text).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from ._commands import ACTION_LABELS, BY_NAME, ActionError, ManagerClosed, form_
 from ._commands import route as _route
 from ._connection import Supervisor
 from ._downloads import DownloadQueue
+from ._snapshot import Snapshot
 from ._staging import TraitBatcher
 from .client import AsyncPiecesClient
 from .errors import PiecesError, PiecesUnavailable
 from .handles import ActionHandle
-from .rows import html_table, inert, model_rows, select_models, summary_line, text_table
+from .rows import html_table, inert, select_models, summary_line, text_table
 from .runner import Runner
 
 __all__ = ["ACTION_LABELS", "ActionError", "ModelManager", "form_fields", "friendly"]
@@ -79,15 +81,13 @@ class ModelManager(anywidget.AnyWidget):
         self.stall_after = stall_after
         self.cancel_timeout = cancel_timeout
         self._runner = Runner.for_caller()
-        self._models: list[Any] = []
         self._active: dict[tuple[str, str | None], ActionHandle] = {}
         self._active_lock = threading.Lock()
-        self._error_seen: dict[str, tuple[int, str | None]] = {}  # id -> (asked, base state)
-        self._snapshots_asked = 0
         self._notice_seq = itertools.count(1)
         self._history: list[dict[str, Any]] = []
         self._closed = False
         self._batch = TraitBatcher(self, self._runner, progress_interval)
+        self._snapshot = Snapshot(self)
         self._connection = Supervisor(self, base_url, client)
         self._downloads = DownloadQueue(self)
         self.on_msg(self._on_msg)
@@ -159,12 +159,12 @@ class ModelManager(anywidget.AnyWidget):
         """The last snapshot as a pandas DataFrame indexed by model id (empty when unreachable)."""
         from .frame import models_dataframe
 
-        return models_dataframe(select_models(self._models, filter, search))
+        return models_dataframe(select_models(self._snapshot.models, filter, search))
 
     @property
     def snapshot(self) -> list[Any]:
         """The last snapshot as `Model` objects."""
-        return list(self._models)
+        return list(self._snapshot.models)
 
     @property
     def history(self) -> Any:
@@ -189,40 +189,35 @@ class ModelManager(anywidget.AnyWidget):
     # ------------------------------------------------------------------ representations
     def __repr__(self) -> str:
         where = self.server.get("url") or "no server"
-        return f"ModelManager({where}, {self.connection}, {summary_line(self._models)})"
+        return f"ModelManager({where}, {self.connection}, {summary_line(self._snapshot.models)})"
 
     def _status_line(self) -> str:
         url = self.server.get("url") or "no server found"
         flags = " (emulated)" if self.server.get("emulated") else ""
         if self.connection == "unreachable":
             return f"Pieces OS unreachable{flags}: {self.server.get('message', '')}"
-        return f"Pieces OS at {url}{flags} · {summary_line(self._models)}"
+        return f"Pieces OS at {url}{flags} · {summary_line(self._snapshot.models)}"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """The widget view, plus text and static HTML for places with no widget frontend."""
         result = super()._repr_mimebundle_(**kwargs)
         data, metadata = result if isinstance(result, tuple) else (result or {}, {})
         data = dict(data)
-        data["text/plain"] = inert(self._status_line()) + "\n" + text_table(self._models)
-        data["text/html"] = html_table(self._models, self._status_line())
+        data["text/plain"] = inert(self._status_line()) + "\n" + text_table(self._snapshot.models)
+        data["text/html"] = html_table(self._snapshot.models, self._status_line())
         return data, metadata
 
-    # ------------------------------------------------------------------ snapshots
+    # ------------------------------------------------------------------ the server's state
     async def _api(self) -> AsyncPiecesClient:
         return await self._connection.api()
 
     async def _refresh(self) -> list[Any]:
         api = await self._api()
-        asked = self._ask_snapshot()
+        asked = self._snapshot.ask()
         models = await api.list_models()
         self._batch.stage("connection", "connected")
-        self._apply_snapshot(models, asked)
+        self._snapshot.apply(models, asked)
         return models
-
-    def _ask_snapshot(self) -> int:
-        """Number a snapshot request, so an answer can be told apart from an older request's."""
-        self._snapshots_asked += 1
-        return self._snapshots_asked
 
     async def _refresh_quietly(self) -> None:
         try:
@@ -231,44 +226,6 @@ class ModelManager(anywidget.AnyWidget):
             self._connection.set_unreachable(exc)
         except PiecesError as exc:
             self._announce(f"Refresh failed: {exc}", level="error")
-
-    def _apply_snapshot(self, models: list[Any], asked: int) -> None:
-        """Replace the snapshot. A row's error stays until the row's state changes after it.
-
-        Only snapshots asked for after the error count: an older request that lands later still
-        describes the world before the failure. A gone model's error went out as a notice.
-        """
-        self._models = list(models)
-        states = {m.id: m.state for m in models}
-        errors = {}
-        for model_id, message in self._batch.get("errors").items():
-            if model_id not in states:
-                continue
-            seen_at, base = self._error_seen.get(model_id, (0, None))
-            if asked > seen_at and base is None:
-                base = states[model_id]
-                self._error_seen[model_id] = (seen_at, base)
-            if asked <= seen_at or base == states[model_id]:
-                errors[model_id] = message
-        downloading = {m.id for m in models if m.downloading}
-        self._batch.stage("models", model_rows(models))
-        self._batch.stage("errors", errors)
-        self._batch.keep_progress(downloading | self._downloads.watching)
-        busy = self._batch.get("busy")
-        self._batch.stage("busy", {k: v for k, v in busy.items() if k in states})
-        self._batch.stage("last_refresh", time.time())
-        self._downloads.watch_new(downloading)
-
-    def _apply_model(self, model: Any) -> None:
-        """Show one model's new state at once (before the follow-up snapshot)."""
-        if model is None or not hasattr(model, "id"):
-            return
-        if any(m.id == model.id for m in self._models):
-            self._models = [model if m.id == model.id else m for m in self._models]
-            self._batch.stage("models", model_rows(self._models))
-
-    def _name(self, model_id: str) -> str:
-        return next((m.name for m in self._models if m.id == model_id), model_id)
 
     # ------------------------------------------------------------------ running actions
     def _start(self, action: str, model_id: str | None, work: Work) -> ActionHandle:
@@ -291,10 +248,10 @@ class ModelManager(anywidget.AnyWidget):
     async def _run(self, handle: ActionHandle, work: Work) -> Any:
         outcome, message = "done", None
         if handle.model_id is not None:
-            self._set_row(handle.model_id, busy=handle.action, error=None)
+            self._snapshot.set_row(handle.model_id, busy=handle.action, error=None)
         try:
             result = await work(handle)
-            self._apply_model(result)
+            self._snapshot.apply_model(result)
             return result
         except asyncio.CancelledError:
             outcome = "cancelled"
@@ -311,14 +268,14 @@ class ModelManager(anywidget.AnyWidget):
         if isinstance(exc, PiecesUnavailable):
             self._connection.set_unreachable(exc)
         if handle.model_id is not None:
-            self._set_row(handle.model_id, error=message)
+            self._snapshot.set_row(handle.model_id, error=message)
         self._announce(message, level="error")
         return message
 
     async def _settle(self, handle: ActionHandle, outcome: str, message: str | None) -> None:
         """After any action: free the row, record it, re-read the server, sync the frontend."""
         if handle.model_id is not None:
-            self._set_row(handle.model_id, busy=None)
+            self._snapshot.set_row(handle.model_id, busy=None)
         duration = time.time() - handle.started
         self._history.append(
             {"time": handle.started, "model_id": handle.model_id, "action": handle.action}
@@ -345,30 +302,16 @@ class ModelManager(anywidget.AnyWidget):
     async def _do_retry(self, handle: ActionHandle) -> list[Any]:
         if not await self._connection.reconnect():
             raise PiecesUnavailable(self._batch.get("server").get("tried") or [])
-        return self._models
+        return self._snapshot.models
 
     async def _do_delete(self, handle: ActionHandle) -> None:
-        model = next((m for m in self._models if m.id == handle.model_id), None)
+        model = self._snapshot.find(handle.model_id)
         if model is not None and not model.custom:
             raise ActionError("only custom models can be deleted (the API allows no other)")
         await (await self._api()).delete_model(handle.model_id)
         self._announce(f"Deleted {model.name if model else handle.model_id}.")
 
-    # ------------------------------------------------------------------ row state, notices
-    def _set_row(self, model_id: str, **changes: Any) -> None:
-        """Set or clear (None) a row's busy/error entry, replacing the dict so it syncs."""
-        for trait, value in changes.items():
-            name = {"busy": "busy", "error": "errors"}[trait]
-            current = self._batch.get(name)
-            if value is None and model_id not in current:
-                continue
-            updated = {k: v for k, v in current.items() if k != model_id}
-            if value is not None:
-                updated[model_id] = value
-            if name == "errors":  # measured from the next snapshot on (see _apply_snapshot)
-                self._error_seen[model_id] = (self._snapshots_asked, None)
-            self._batch.stage(name, updated)
-
+    # ------------------------------------------------------------------ notices
     def _announce(self, text: str, level: str = "info") -> None:
         self._batch.stage("notice", {"seq": next(self._notice_seq), "level": level, "text": text})
 
@@ -388,4 +331,4 @@ class ModelManager(anywidget.AnyWidget):
 
     def _dismiss_error(self, model_id: str) -> None:
         """The row's x on an error: the frontend stops showing it, so Python forgets it too."""
-        self._runner.call_soon(lambda: self._set_row(model_id, error=None))
+        self._runner.call_soon(lambda: self._snapshot.set_row(model_id, error=None))

@@ -229,12 +229,13 @@ def test_client_server_absent_fails_fast_and_names_the_url():
 # --------------------------------------------------------------------------- server killed
 
 
-def assert_download_died(handle: Any, notices: Notices) -> None:
+def assert_download_died(handle: Any, mm: ModelManager, mid: str, notices: Notices) -> None:
     """The handle of a download the server lost ends without hanging, and not as COMPLETED:
-    either a terminal CANCELED progress, or an error the user was shown."""
+    either a terminal CANCELED progress, or a clear error on the row (and in the notices)."""
     try:
         final = handle.wait(WAIT)
     except PiecesError:
+        assert "Download failed" in mm.errors.get(mid, ""), (mm.errors, notices.texts())
         assert notices.has("Download failed", "error"), notices.texts()
     else:
         assert final.terminal and final.status == "CANCELED"
@@ -254,7 +255,7 @@ def test_widget_server_stopped_mid_download_and_restarted(emulator_factory, mana
     emu.start()  # same port
     assert emu.url.endswith(f":{emu.port}")
     # The download died with the server: the handle ends (no hang), as not completed.
-    assert_download_died(handle, notices)
+    assert_download_died(handle, mm, mid, notices)
     # State reconciled: the row is back to "available", as the server says; nothing lost.
     eventually(lambda: no_phantom_download(mm, emu.url), what="widget agrees with server")
     assert [r["id"] for r in mm.models] == before
@@ -299,7 +300,7 @@ def test_widget_server_process_killed_mid_download_and_restarted(managers):
         procs[0].send_signal(signal.SIGKILL)  # no shutdown at all: sockets just die
         procs[0].wait(10)
         procs.append(_start_cli(port, "--download-seconds", "1"))  # a fresh process, same port
-        assert_download_died(handle, notices)
+        assert_download_died(handle, mm, mid, notices)
         # Reconciled with the new process: no phantom "downloading", no lost rows. (The new
         # process resumes the catalogue's own download of Phi-3; the widget shows that one.)
         eventually(
@@ -854,6 +855,27 @@ def test_widget_cancel_while_the_download_request_is_in_flight(emulator_factory,
     eventually(lambda: state(mm, mid) == "available", timeout=5, what="row available")
 
 
+def test_handle_cancel_while_the_download_request_is_in_flight(emulator_factory, managers):
+    """`handle.cancel()` takes the Cancel button's path: it waits for the POST, then asks the
+    server, so the download never completes and the handle ends with the server's CANCELED."""
+    emu = emulator_factory(download_seconds=0.6)
+    emu.faults.latency(0.3, route="download")
+    mm = managers(emu.url)
+    notices = Notices(mm)
+    mid = ids(mm)[AVAILABLE]
+    download = mm.download(mid)
+    eventually(lambda: count(emu, "POST", f"/model/{mid}/download") == 1, what="POST arrived")
+    assert download.cancel() is True
+    final = download.wait(WAIT)
+    assert final.terminal and final.status == "CANCELED"
+    assert count(emu, "POST", f"/model/{mid}/download/cancel") == 1
+    time.sleep(1.0)  # longer than the whole download would take
+    assert emu.model(mid)["downloaded"] is False, "the user cancelled, yet it downloaded"
+    assert emu.model(mid)["downloading"] is False
+    eventually(lambda: state(mm, mid) == "available", timeout=5, what="row available")
+    assert notices.has(f"Download of {AVAILABLE} cancelled.") and mid not in mm.errors
+
+
 def test_widget_cancel_right_after_the_download_click(emulator_factory):
     """In a kernel both clicks are handled on the kernel's loop, one after the other."""
     emu = emulator_factory(download_seconds=0.6)
@@ -964,7 +986,8 @@ def test_a_script_using_the_widget_exits_promptly():
     except subprocess.TimeoutExpired as exc:
         raise AssertionError("the script printed its last line but never exited") from exc
     assert done.returncode == 0 and "end of script" in done.stdout, done.stderr[-500:]
-    assert "refused:" in done.stdout  # no new HTTP client after close()
+    # Refused at once, by the widget, with its own error (no new HTTP client after close()).
+    assert "refused: ManagerClosed" in done.stdout, done.stdout
     assert time.monotonic() - started < 8
 
 

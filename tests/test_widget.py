@@ -9,7 +9,9 @@ import time
 import pytest
 
 from pieces_widgets import ModelManager
+from pieces_widgets._connection import Supervisor
 from pieces_widgets.emulator import Emulator
+from pieces_widgets.errors import ModelNotFound, PiecesAPIError
 from pieces_widgets.widget import ActionError
 
 WAIT = 20
@@ -84,15 +86,22 @@ def test_unreachable_then_recovers_by_itself():
         mm.close()
 
 
-def test_retry_reconnects_at_once():
+def test_retry_reconnects_at_once(monkeypatch):
+    """Retry connects now, not at the next backoff step (here a minute away, so the automatic
+    reconnect cannot be what connects it)."""
+    monkeypatch.setattr(Supervisor, "backoff_first", 60.0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     mm = ModelManager(f"http://127.0.0.1:{port}", poll_interval=None)
     try:
+        assert mm.connection == "unreachable"
+        due = eventually(lambda: mm.server.get("retry_at"), timeout=5, what="backoff scheduled")
+        assert due - time.time() > 30  # the supervisor waits its (long) backoff
         with Emulator(port=port):
             send(mm, action="retry")
-            eventually(lambda: mm.connection == "connected", timeout=5, what="retry")
+            eventually(lambda: mm.connection == "connected", timeout=10, what="retry")
+            assert time.time() < due and len(mm.models) == 27
     finally:
         mm.close()
 
@@ -255,14 +264,74 @@ def test_http_500_shows_on_that_row_and_retry_works(mm, emulator):
 
 
 def test_vanished_model_410_removes_row_with_message(mm, emulator):
-    mid = model_id(mm, "Llama 3 8B")
+    """GET /model/{id} answers 410 for a removed id: Edit reads the model first."""
+    mid = model_id(mm, "Team Llama 3 8B (fine-tuned)")  # custom, so Edit is offered
     emulator.remove_model(mid)
-    handle = mm.load(mid)
-    with pytest.raises(Exception):  # noqa: B017 - 410 or 500 depending on the route
+    handle = mm.update_model(mid, description="still there?")
+    with pytest.raises(ModelNotFound) as err:
         handle.wait(WAIT)
+    assert err.value.status == 410 and err.value.model_id == mid
+    assert ("GET", f"/model/{mid}") in emulator.requests
+    assert posts(emulator, f"/model/{mid}/update") == 0
     assert all(r["id"] != mid for r in mm.models)
     assert mid not in mm.errors  # the row is gone, the message stays in the notice
-    assert mm.notice["level"] == "error" and "failed" in mm.notice["text"]
+    assert mm.notice["level"] == "error"
+    assert mm.notice["text"] == (
+        "Edit failed: this model is no longer on the server (410). The list was refreshed."
+    )
+
+
+def test_vanished_model_load_shows_the_servers_500(mm, emulator):
+    """POST .../load answers 500 "model was not found." for a removed id (not 410)."""
+    mid = model_id(mm, "Llama 3 8B")
+    emulator.remove_model(mid)
+    with pytest.raises(PiecesAPIError) as err:
+        mm.load(mid).wait(WAIT)
+    assert type(err.value) is PiecesAPIError and err.value.status == 500
+    assert all(r["id"] != mid for r in mm.models)
+    assert mid not in mm.errors
+    assert mm.notice["level"] == "error"
+    assert mm.notice["text"] == "Load failed: the server answered 500: model was not found."
+
+
+def test_handle_cancel_cancels_a_running_download_on_the_server(emulator_factory):
+    """`h = mm.download(id); h.cancel()` stops the download on the server, as Cancel does."""
+    emu = emulator_factory(download_seconds=5)
+    mm = ModelManager(emu.url, poll_interval=None)
+    try:
+        mid = model_id(mm, "Llama 3.2 1B")
+        handle = mm.download(mid)
+        eventually(lambda: (mm.progress.get(mid) or {}).get("percentage") or 0, what="progress")
+        assert emu.model(mid)["downloading"] is True
+        assert handle.cancel() is True
+        final = handle.wait(WAIT)
+        assert final.status == "CANCELED" and final.terminal and handle.status == "done"
+        assert emu.model(mid)["downloading"] is False
+        assert posts(emu, f"/model/{mid}/download/cancel") == 1
+        eventually(lambda: row(mm, mid)["state"] == "available", what="available after cancel")
+        assert mid not in mm.errors and mid not in mm.busy
+        assert mm.notice["text"] == "Download of Llama 3.2 1B cancelled."
+        assert handle.cancel() is False  # already over
+    finally:
+        mm.close()
+
+
+def test_handle_cancel_drops_a_queued_download_without_a_request(emulator_factory):
+    emu = emulator_factory(download_seconds=1.0)
+    mm = ModelManager(emu.url, poll_interval=None, max_downloads=1)
+    try:
+        first, second = model_id(mm, "Llama 3.2 1B"), model_id(mm, "Gemma 2 9B")
+        h1, h2 = mm.download(first), mm.download(second)
+        eventually(lambda: mm.busy.get(second) == "queued", timeout=5, what="queued")
+        assert h2.cancel() is True
+        eventually(h2.done, timeout=5, what="queued download cancelled")
+        assert h2.status == "cancelled"
+        assert h1.wait(WAIT).status == "COMPLETED"
+        assert posts(emu, f"/model/{second}/download") == 0
+        assert posts(emu, f"/model/{second}/download/cancel") == 0
+        assert second not in mm.busy
+    finally:
+        mm.close()
 
 
 def test_failed_callback_is_caught_and_shown(mm):
