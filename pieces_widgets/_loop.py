@@ -143,10 +143,21 @@ class LoopTasks:
         """`iterate`, tracked."""
         return iterate(agen, self.run)
 
-    def close(self) -> None:
-        """Refuse new work and cancel what still runs (does not wait for it to end)."""
+    def close(self, last: Coroutine[Any, Any, Any] | None = None, timeout: float = 5.0) -> None:
+        """Refuse new work and cancel what still runs (without waiting for it to end).
+
+        `last` (e.g. closing the owner's connections) then runs on the loop: waited for up to
+        `timeout` seconds, or only scheduled when called from the loop's own thread.
+        """
         with self._lock:
             self.closed = True
             futures, self._futures = self._futures, set()
         for future in futures:
             future.cancel()
+        if last is None:
+            return
+        if on_loop_thread():
+            asyncio.get_running_loop().create_task(last)
+        else:
+            with contextlib.suppress(Exception):  # best effort: the owner is going away
+                run_blocking(last, timeout)
