@@ -135,8 +135,9 @@ class Supervisor:
                 else:
                     retry = {"retry_in": backoff, "retry_at": time.time() + backoff}
                     self._batch.stage("server", {**self._batch.get("server"), **retry})
-                    if await self._sleep(backoff):
-                        continue  # woken: a Retry (or an action) changed the state meanwhile
+                    await self._sleep(backoff)  # woken early when the state changes
+                    if self._batch.get("connection") == "connected":
+                        continue  # a Retry connected meanwhile: no second probe
                     ok = await self.reconnect()
                     backoff = self.backoff_first if ok else min(backoff * 2, self.backoff_max)
             except asyncio.CancelledError:
