@@ -16,8 +16,17 @@ export const ACTION_LABELS = {
 /** Actions that need an in-widget confirmation first. */
 export const CONFIRM_ACTIONS = new Set(["delete", "delete-cache"]);
 
+/**
+ * Every action name the frontend sends as `{type: "action", action, ...}`: the contract with the
+ * Python side (a Python test parses this literal, and sync.js refuses to send anything else).
+ */
+export const WIRE_ACTIONS = ["refresh", "retry", "download", "cancel", "load", "unload", "delete", "delete-cache", "unload-all", "create", "update", "dismiss-error"];
+
+/** Button style of row actions that are not neutral. */
+export const ACTION_VARIANTS = { download: "accent", load: "accent", delete: "danger", "delete-cache": "danger" };
+
 /** Busy values during which the Cancel button stays usable (a download running or queued). */
-const CANCELLABLE_BUSY = new Set(["download", "downloading", "queued"]);
+export const CANCELLABLE_BUSY = new Set(["download", "downloading", "queued"]);
 
 /**
  * Actions a row offers. cloud: none (no download/load/unload); available: download;

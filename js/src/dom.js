@@ -52,3 +52,15 @@ export function setAttr(node, name, value) {
     node.setAttribute(name, value);
   }
 }
+
+/**
+ * The focused element as seen from `node`'s tree: inside a shadow root (marimo renders widgets
+ * in one) `document.activeElement` is only the shadow host, the root's own activeElement is the
+ * real one.
+ * @param {Node} node @returns {HTMLElement | null}
+ */
+export function activeElement(node) {
+  const root = /** @type {any} */ (node.getRootNode ? node.getRootNode() : null);
+  const active = root && "activeElement" in root ? root.activeElement : /** @type {any} */ (node.ownerDocument)?.activeElement;
+  return active || null;
+}

@@ -145,3 +145,72 @@ export function readForm(inputs) {
   }
   return raw;
 }
+
+/**
+ * The add/edit form as a controller: open (prefilled for edit), close (focus back to the
+ * button that opened it), submit (validate, then send `create` or `update` with what changed).
+ * @param {Document} doc
+ * @param {{rowOf: (id: string) => Row | null, nameOf: (id: string) => string,
+ *   send: (action: string, extra: Record<string, any>) => void,
+ *   state: {form: {mode: "create" | "update", id: string | null, opener: HTMLElement | null} | null}}} deps
+ */
+export function formController(doc, deps) {
+  const form = buildForm(doc);
+  const { state } = deps;
+
+  /** @param {"create" | "update"} mode @param {string | null} id @param {HTMLElement | null} opener */
+  function open(mode, id, opener) {
+    const row = id ? deps.rowOf(id) : null;
+    state.form = { mode, id: id || null, opener };
+    fillForm(form.inputs, mode === "update" ? row : null);
+    form.title.textContent = mode === "update" ? `Edit “${id ? deps.nameOf(id) : ""}”` : "Add a custom model";
+    form.submit.textContent = mode === "update" ? "Save changes" : "Add model";
+    form.error.hidden = true;
+    form.form.hidden = false;
+    /** @type {HTMLElement} */ (form.inputs.name).focus();
+  }
+
+  function close() {
+    if (!state.form) return;
+    const opener = state.form.opener;
+    state.form = null;
+    form.form.hidden = true;
+    if (opener && opener.isConnected && !(/** @type {HTMLButtonElement} */ (opener).disabled)) opener.focus();
+  }
+
+  function submit() {
+    const st = state.form;
+    if (!st) return;
+    const original = st.mode === "update" && st.id ? deps.rowOf(st.id) : null;
+    const { fields, errors } = collectFields(readForm(form.inputs), st.mode === "update" ? original || {} : null);
+    const keys = Object.keys(errors);
+    if (keys.length) {
+      form.error.textContent = Object.values(errors).join(" ");
+      form.error.hidden = false;
+      /** @type {HTMLElement} */ (form.inputs[keys[0]]).focus();
+      return;
+    }
+    if (st.mode === "update") {
+      if (Object.keys(fields).length) deps.send("update", { id: st.id, fields });
+    } else {
+      deps.send("create", { fields });
+    }
+    close();
+  }
+
+  /** @param {Event} ev */
+  const onSubmit = (ev) => {
+    ev.preventDefault();
+    submit();
+  };
+  form.form.addEventListener("submit", onSubmit);
+  return {
+    node: form.form,
+    open,
+    close,
+    submit,
+    /** Is this node inside the open form? @param {Node} node */
+    owns: (node) => Boolean(state.form) && form.form.contains(node),
+    destroy: () => form.form.removeEventListener("submit", onSubmit),
+  };
+}

@@ -1,4 +1,5 @@
 // Pure table logic (no DOM): columns, sorting on raw values, filter chips and search.
+import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } from "./format.js";
 
 /**
  * A compact row as the Python side sends it (docs/architecture.md, "Row dict").
@@ -15,20 +16,75 @@
 /** @typedef {{column: string|null, descending: boolean}} SortSpec */
 
 /**
- * Sortable columns, keyed by the DataFrame column they sort (the testability contract).
- * `kind` picks the comparison: text (case-insensitive, numeric-aware), number, bool, state.
+ * The columns, in display order: the ONE place a column is declared. Keyed by the DataFrame
+ * column they sort (the testability contract). `kind` picks the sort comparison (text:
+ * case-insensitive, numeric-aware; number; bool; state). The rest drives the row view:
+ * - `cell`: the td's classes; `numeric`: right-aligned, tabular figures;
+ * - `widths`: grid track per container size [wide, <=1100px, <=760px, <=520px]; null folds the
+ *   column away at that size and below (its value then shows in the name cell's meta line);
+ * - `text(raw)`: the cell text (columns with a custom renderer in rowview.js have none);
+ *   `attr`: an attribute mirroring the text; `title(row)`: the exact-value tooltip;
+ *   `meta(text)`: how the value reads on the meta line when the column is folded.
+ * @type {{key: string, label: string, kind: string, numeric?: boolean, cell?: string,
+ *   widths: (string | null)[], text?: (raw: any) => string, attr?: string,
+ *   title?: (row: Row) => string, meta?: (text: string) => string}[]}
  */
 export const COLUMNS = [
-  { key: "name", label: "Name", kind: "text" },
-  { key: "provider", label: "Provider", kind: "text" },
-  { key: "cloud", label: "Where", kind: "bool" },
-  { key: "state", label: "State", kind: "state" },
-  { key: "bytes", label: "Size", kind: "number", numeric: true },
-  { key: "ram", label: "RAM", kind: "number", numeric: true },
-  { key: "parameters", label: "Params", kind: "number", numeric: true },
-  { key: "quantization", label: "Quant", kind: "text" },
-  { key: "max_tokens", label: "Context", kind: "number", numeric: true },
+  { key: "name", label: "Name", kind: "text", cell: "pmm-c-name", widths: ["minmax(180px, 1fr)", "minmax(132px, 1fr)", "minmax(0, 1fr)", "minmax(0, 1fr)"] },
+  { key: "provider", label: "Provider", kind: "text", cell: "pmm-c-provider", widths: ["112px", "96px", null, null], meta: (t) => t },
+  {
+    key: "cloud", label: "Where", kind: "bool", cell: "pmm-c-where", widths: ["60px", "52px", "52px", null],
+    text: (v) => (v === null || v === undefined ? "" : v ? "cloud" : "local"), attr: "data-where", meta: (t) => t,
+  },
+  { key: "state", label: "State", kind: "state", cell: "pmm-c-state", widths: ["156px", "136px", "136px", "134px"] },
+  {
+    key: "bytes", label: "Size", kind: "number", numeric: true, widths: ["80px", "70px", "70px", null], text: numText(formatBytes),
+    title: (r) => (isNum(r.bytes) ? `${formatInteger(r.bytes)} bytes on disk` : ""), meta: (t) => t,
+  },
+  {
+    key: "ram", label: "RAM", kind: "number", numeric: true, widths: ["78px", "68px", null, null], text: numText(formatBytes),
+    title: (r) => (isNum(r.ram) ? `about ${formatInteger(r.ram)} bytes of RAM when loaded` : ""), meta: (t) => `${t} RAM`,
+  },
+  {
+    key: "parameters", label: "Params", kind: "number", numeric: true, widths: ["66px", "54px", null, null], text: numText(formatParameters),
+    title: (r) => (isNum(r.parameters) ? `${r.parameters} billion parameters` : ""), meta: (t) => `${t} params`,
+  },
+  {
+    key: "quantization", label: "Quant", kind: "text", cell: "pmm-c-quant pmm-mono", widths: ["72px", "62px", null, null], text: str,
+    title: (r) => str(r.quantization), meta: (t) => t,
+  },
+  {
+    key: "max_tokens", label: "Context", kind: "number", numeric: true, widths: ["70px", "56px", null, null], text: numText(formatTokens),
+    title: (r) => (isNum(r.max_tokens) ? `${formatInteger(r.max_tokens)} tokens of context` : ""), meta: (t) => `${t} context`,
+  },
 ];
+
+/** The actions column (not sortable, not a row field): its grid track per container size. */
+export const ACTIONS_WIDTHS = ["228px", "168px", "minmax(140px, 160px)", "minmax(112px, 124px)"];
+
+/** @param {unknown} v */
+function str(v) {
+  return v === null || v === undefined ? "" : String(v);
+}
+
+/** Cell text of a numeric column: numbers formatted, strings as they came, anything else empty. */
+function numText(/** @type {(n: number) => string} */ fmt) {
+  return (/** @type {unknown} */ raw) => (isNum(raw) ? fmt(/** @type {number} */ (raw)) : typeof raw === "string" ? raw : "");
+}
+
+/**
+ * The grid-template-columns value of each container size, and each column's fold level (the
+ * first size index at which it is folded away; 0: never).
+ */
+export function gridTemplates() {
+  return ACTIONS_WIDTHS.map((actions, i) => [...COLUMNS.map((c) => c.widths[i]).filter(Boolean), actions].join(" "));
+}
+
+/** @param {{widths: (string | null)[]}} col @returns {number} */
+export function foldLevel(col) {
+  const i = col.widths.indexOf(null);
+  return i < 0 ? 0 : i;
+}
 
 export const COLUMN_KEYS = COLUMNS.map((c) => c.key);
 const COLUMN_KIND = new Map(COLUMNS.map((c) => [c.key, c.kind]));
@@ -135,35 +191,6 @@ export function normalizeFilter(value) {
 export function nextSort(current, column) {
   if (current.column === column) return { column, descending: !current.descending };
   return { column, descending: false };
-}
-
-/**
- * A comparator for one sort spec: raw values, missing values last in BOTH directions.
- * @param {SortSpec} sort @returns {(a: Row, b: Row) => number}
- */
-export function makeComparator(sort) {
-  const column = sort && sort.column;
-  if (!column) return () => 0;
-  const kind = columnKind(sort);
-  const sign = sort.descending ? -1 : 1;
-  return (a, b) => {
-    const va = /** @type {any} */ (a)[column];
-    const vb = /** @type {any} */ (b)[column];
-    const ma = isMissing(va);
-    const mb = isMissing(vb);
-    if (ma || mb) return ma === mb ? 0 : ma ? 1 : -1;
-    const ka = sortKey(va, kind);
-    const kb = sortKey(vb, kind);
-    return ka < kb ? -sign : ka > kb ? sign : 0;
-  };
-}
-
-/**
- * Compare two rows on one column (see makeComparator).
- * @param {Row} a @param {Row} b @param {SortSpec} sort
- */
-export function compareRows(a, b, sort) {
-  return makeComparator(sort)(a, b);
 }
 
 /**

@@ -1,4 +1,5 @@
 // Test helpers: a ~20-line fake anywidget model, fake timers, and a small compact-row catalogue.
+import { WIRE_ACTIONS } from "../src/actions.js";
 
 /** A fake anywidget model: get/set/on/off/save_changes/send; `set` fires `change:<key>`. */
 export class FakeModel {
@@ -30,6 +31,8 @@ export class FakeModel {
     this.saves += 1;
   }
   send(msg) {
+    // Python accepts only WIRE_ACTIONS: any view test that sends another name fails here.
+    if (msg && msg.type === "action" && !WIRE_ACTIONS.includes(msg.action)) throw new Error(`unknown action sent: ${msg.action}`);
     this.sent.push(msg);
   }
   listenerCount() {

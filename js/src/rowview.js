@@ -1,0 +1,331 @@
+// One model's table row (quak's one-class-per-part, for rows). A RowView owns its DOM: cloned
+// from a template built once per view, cells found by `data-slot` (never by position), each
+// part written only when what it shows changed. It keeps DOM references and the values it last
+// rendered, nothing else: row data, matching and sorting live in the catalogue (catalog.js),
+// windowing in the row list (rowlist.js). Server data reaches the DOM only as text and
+// attribute values.
+import { ACTION_LABELS, ACTION_VARIANTS, CANCELLABLE_BUSY, actionEnabled, busyLabel, confirmText } from "./actions.js";
+import { activeElement, setAttr, setText } from "./dom.js";
+import { formatBytes, isNum } from "./format.js";
+import { isTerminal, progressView, stateText } from "./progress.js";
+import { str } from "./state.js";
+import { COLUMNS, foldLevel } from "./table.js";
+
+/** @typedef {import("./table.js").Row} Row */
+/** @typedef {import("./progress.js").Progress} Progress */
+/** @typedef {(tag: string, attrs?: import("./dom.js").Attrs | null, ...kids: any[]) => HTMLElement} Make */
+
+const KNOWN_STATES = new Set(["cloud", "available", "downloading", "downloaded", "loaded"]);
+/** Columns drawn from their table entry alone (name, provider and state have their own code). */
+const PLAIN = COLUMNS.filter((c) => c.text);
+/** Columns whose value moves to the name cell's meta line when folded away. */
+const FOLDED = COLUMNS.filter((c) => c.meta && foldLevel(c) > 0);
+
+/** @param {Row} row @param {string} id */
+export function displayName(row, id) {
+  return str(row.name) || str(row.unique) || id;
+}
+
+/**
+ * What one view clones its rows from: the row template, the custom pill and one button per
+ * action (cloning is much cheaper than building each row from scratch).
+ * @param {Make} e
+ */
+export function rowParts(e) {
+  const cells = COLUMNS.map((c) => {
+    const fold = foldLevel(c);
+    const td = e("td", { class: c.cell || (c.numeric ? "pmm-num" : null), "data-slot": c.key, "data-fold": fold ? String(fold) : null });
+    if (c.key === "name") {
+      const meta = e("div", { class: "pmm-meta", "data-slot": "meta" });
+      for (const f of FOLDED) meta.appendChild(e("span", { "data-slot": `meta-${f.key}`, "data-fold": String(foldLevel(f)) }));
+      td.append(e("div", { class: "pmm-name-line", "data-slot": "name-line" }, e("span", { class: "pmm-name", "data-slot": "name-text" })),
+        meta, e("div", { class: "pmm-sub pmm-mono", "data-slot": "unique" }));
+    } else if (c.key === "provider") {
+      td.append(e("div", { class: "pmm-ellipsis", "data-slot": "provider-text" }), e("div", { class: "pmm-sub pmm-ellipsis", "data-slot": "foundation" }));
+    } else if (c.key === "state") {
+      td.append(e("span", { class: "pmm-state", "data-slot": "state-text" }));
+    }
+    return td;
+  });
+  const template = e("tr", { class: "pmm-row", role: "row" }, ...cells,
+    e("td", { class: "pmm-c-actions", "data-slot": "actions" }, e("div", { class: "pmm-actions", "data-slot": "buttons" })));
+  for (const td of template.children) td.setAttribute("role", "cell");
+  /** @type {Map<string, Node>} */
+  const buttons = new Map();
+  for (const [action, label] of Object.entries(ACTION_LABELS)) {
+    const variant = /** @type {Record<string, string>} */ (ACTION_VARIANTS)[action];
+    buttons.set(action, e("button", { type: "button", class: `pmm-btn pmm-btn--sm${variant ? ` pmm-btn--${variant}` : ""}`, "data-action": action }, label));
+  }
+  const pill = e("span", { class: "pmm-pill pmm-pill--custom", text: "custom", title: "A custom model (can be edited and deleted)" });
+  return { e, template, buttons, pill };
+}
+
+/** @typedef {ReturnType<typeof rowParts>} RowParts */
+
+/**
+ * What the actions cell shows, decided by the view from busy, errors and its own state.
+ * @typedef {{acts: string[], busy: string, confirm: string, error: string}} ActionsCtx
+ */
+
+export class RowView {
+  /** @param {RowParts} parts @param {string} id */
+  constructor(parts, id) {
+    this.parts = parts;
+    this.id = id;
+    this.tr = /** @type {HTMLElement} */ (parts.template.cloneNode(true));
+    this.tr.setAttribute("data-model-id", id);
+    /** @type {Record<string, HTMLElement>} */
+    const slots = {};
+    for (const node of this.tr.querySelectorAll("[data-slot]")) slots[/** @type {string} */ (node.getAttribute("data-slot"))] = /** @type {HTMLElement} */ (node);
+    this.slots = slots;
+    /** @type {Row} */ this.row = /** @type {any} */ ({ id });
+    /** last rendered values, by part */
+    /** @type {Record<string, any>} */ this.v = {};
+    /** the row dict whose tooltips are set */
+    /** @type {Row | null} */ this.titled = null;
+    /** @type {HTMLElement | null} */ this.custom = null;
+    /** @type {Map<string, HTMLElement>} */ this.buttons = new Map();
+    /** @type {HTMLElement | null} */ this.busyEl = null;
+    /** @type {ReturnType<typeof buildConfirm> | null} */ this.confirm = null;
+    /** @type {ReturnType<typeof buildError> | null} */ this.error = null;
+    /** @type {ReturnType<typeof buildProgress> | null} */ this.prog = null;
+    this.actSig = "";
+    this.progVisible = false;
+  }
+
+  get name() {
+    return displayName(this.row, this.id);
+  }
+
+  /** Data cells from a (new) row dict; writes only what changed. @param {Row} row */
+  update(row) {
+    this.row = row;
+    const { v, slots } = this;
+    const name = this.name;
+    if (v.name !== name) {
+      v.name = name;
+      slots["name-text"].textContent = name;
+      slots["name-text"].setAttribute("title", name);
+    }
+    const unique = str(row.unique);
+    if (v.unique !== unique) {
+      v.unique = unique;
+      slots.unique.textContent = unique;
+    }
+    const custom = Boolean(row.custom);
+    if (v.custom !== custom) {
+      v.custom = custom;
+      if (custom && !this.custom) {
+        this.custom = /** @type {HTMLElement} */ (this.parts.pill.cloneNode(true));
+        slots["name-line"].appendChild(this.custom);
+      } else if (!custom && this.custom) {
+        this.custom.remove();
+        this.custom = null;
+      }
+      setAttr(this.tr, "data-custom", custom ? "true" : null);
+    }
+    const provider = str(row.provider);
+    if (v.provider !== provider) {
+      v.provider = provider;
+      slots["provider-text"].textContent = provider || "—";
+      setAttr(slots["provider-text"], "data-missing", provider ? null : "true");
+      if (slots["meta-provider"]) slots["meta-provider"].textContent = provider;
+    }
+    const foundation = str(row.foundation);
+    if (v.foundation !== foundation) {
+      v.foundation = foundation;
+      slots.foundation.textContent = foundation;
+    }
+    for (const col of PLAIN) {
+      const raw = /** @type {any} */ (row)[col.key];
+      if (col.key in v && v[col.key] === raw) continue;
+      v[col.key] = raw;
+      const text = /** @type {(raw: any) => string} */ (col.text)(raw);
+      const cell = slots[col.key];
+      cell.textContent = text;
+      if (col.attr) setAttr(cell, col.attr, text || null);
+      const meta = slots[`meta-${col.key}`];
+      if (meta) meta.textContent = text && col.meta ? col.meta(text) : "";
+    }
+  }
+
+  /**
+   * Tooltips with exact values (bytes, tokens) and untruncated texts, set lazily when the
+   * pointer first enters a row (cheaper than setting ~8 attributes on every row up front).
+   */
+  renderTitles() {
+    const r = this.row;
+    if (this.titled === r) return;
+    this.titled = r;
+    const s = this.slots;
+    /** @param {Element} node @param {string} text */
+    const t = (node, text) => setAttr(node, "title", text || null);
+    t(s.unique, str(r.unique));
+    t(s["provider-text"], str(r.provider) || "No provider reported");
+    t(s.foundation, str(r.foundation));
+    for (const col of PLAIN) if (col.title) t(s[col.key], col.title(r));
+  }
+
+  /**
+   * State cell: the state text, and the progress block while downloading. Returns true when the
+   * progress block appeared or went (the actions cell depends on it: busy label).
+   * @param {Progress | undefined} p this row's progress entry
+   */
+  renderState(p) {
+    const row = this.row;
+    const show = row.state === "downloading" || Boolean(p && !isTerminal(p));
+    const view = show ? progressView(p, row.bytes) : null;
+    const stateEl = this.slots["state-text"];
+    setText(stateEl, stateText(row.state, view));
+    setAttr(stateEl, "data-state", view ? "downloading" : KNOWN_STATES.has(str(row.state)) ? str(row.state) : "other");
+    if (view) {
+      if (!this.prog) {
+        this.prog = buildProgress(this.parts.e);
+        this.slots.state.appendChild(this.prog.wrap);
+      }
+      const pg = this.prog;
+      setAttr(pg.bar, "aria-label", `Download progress of ${this.name}`);
+      setAttr(pg.bar, "aria-valuenow", String(view.valuenow));
+      setAttr(pg.bar, "aria-valuetext", view.valuetext);
+      const scale = `scaleX(${(view.percent / 100).toFixed(4)})`;
+      if (pg.fill.style.transform !== scale) pg.fill.style.transform = scale;
+      setAttr(pg.wrap, "data-known", view.known ? null : "false");
+      setText(pg.bytes, view.bytes);
+      setText(pg.rate, [view.speed, view.eta ? `${view.eta} left` : ""].filter(Boolean).join(" · "));
+      if (pg.stalled.hidden === view.stalled) pg.stalled.hidden = !view.stalled;
+      setAttr(pg.wrap, "data-stalled", view.stalled ? "true" : null);
+    } else if (this.prog) {
+      this.prog.wrap.remove();
+      this.prog = null;
+    }
+    if (this.progVisible === show) return false;
+    this.progVisible = show;
+    return true;
+  }
+
+  /**
+   * Actions cell: buttons (reused by action, so focus survives updates), the busy label, the
+   * inline confirmation and the row's error. When the focused control goes away, focus moves
+   * to the row's first usable button (or the cell), never to the page.
+   * @param {ActionsCtx} ctx
+   */
+  renderActions({ acts, busy, confirm, error }) {
+    const showBusy = Boolean(busy) && !(CANCELLABLE_BUSY.has(busy) && this.progVisible);
+    const name = this.name;
+    const sig = `${acts.join(",")}|${busy}|${showBusy}|${confirm}|${error}|${name}|${this.v.bytes}`;
+    if (sig === this.actSig) return;
+    this.actSig = sig;
+    const e = this.parts.e;
+    const cell = this.slots.actions;
+    const box = this.slots.buttons;
+    const active = activeElement(this.tr);
+    let lostFocus = false;
+
+    for (const [action, btn] of this.buttons) {
+      if (!acts.includes(action)) {
+        if (btn === active) lostFocus = true;
+        btn.remove();
+        this.buttons.delete(action);
+      }
+    }
+    /** @type {Node | null} */
+    let prev = null;
+    for (const action of acts) {
+      let btn = this.buttons.get(action);
+      if (!btn) {
+        const proto = this.parts.buttons.get(action);
+        btn = /** @type {HTMLElement} */ (proto ? proto.cloneNode(true) : e("button", { type: "button", class: "pmm-btn pmm-btn--sm", "data-action": action }, action));
+        this.buttons.set(action, btn);
+      }
+      setAttr(btn, "aria-label", `${/** @type {Record<string, string>} */ (ACTION_LABELS)[action] || action} ${name}`);
+      const disabled = !actionEnabled(action, busy || null);
+      if (/** @type {HTMLButtonElement} */ (btn).disabled !== disabled) {
+        /** @type {HTMLButtonElement} */ (btn).disabled = disabled;
+        if (disabled && btn === active) lostFocus = true;
+      }
+      const want = prev ? prev.nextSibling : box.firstChild;
+      if (want !== btn) box.insertBefore(btn, want);
+      prev = btn;
+    }
+    if (showBusy) {
+      if (!this.busyEl) this.busyEl = e("span", { class: "pmm-busy" }, e("span", { class: "pmm-spinner", "aria-hidden": "true" }), e("span", null));
+      setText(/** @type {Node} */ (this.busyEl.lastChild), busyLabel(busy));
+      box.appendChild(this.busyEl);
+    } else if (this.busyEl) {
+      this.busyEl.remove();
+      this.busyEl = null;
+    }
+    setAttr(this.tr, "data-busy", busy || null);
+    if (box.hidden !== Boolean(confirm)) box.hidden = Boolean(confirm);
+
+    if (confirm) {
+      if (!this.confirm) {
+        this.confirm = buildConfirm(e);
+        cell.insertBefore(this.confirm.box, box.nextSibling);
+      }
+      const c = this.confirm;
+      const size = isNum(this.row.bytes) ? formatBytes(this.row.bytes) : "";
+      setText(c.text, confirmText(confirm, this.row, size));
+      setAttr(c.box, "aria-label", confirm === "delete" ? "Confirm delete" : "Confirm delete cache");
+      setAttr(c.box, "data-confirm", confirm);
+      setAttr(c.yes, "aria-label", `Confirm: ${confirm === "delete" ? "delete" : "delete cache of"} ${name}`);
+      if (lostFocus || cell.contains(active)) c.no.focus();
+      lostFocus = false;
+    } else if (this.confirm) {
+      if (this.confirm.box.contains(activeElement(this.tr))) lostFocus = true;
+      this.confirm.box.remove();
+      this.confirm = null;
+    }
+
+    if (error) {
+      if (!this.error) {
+        this.error = buildError(e);
+        cell.appendChild(this.error.box);
+      }
+      setText(this.error.text, error);
+      setAttr(this.error.text, "title", error);
+    } else if (this.error) {
+      if (this.error.box.contains(activeElement(this.tr))) lostFocus = true;
+      this.error.box.remove();
+      this.error = null;
+    }
+    setAttr(this.tr, "data-error", error ? "true" : null);
+
+    if (lostFocus) {
+      const target = [...this.buttons.values()].find((btn) => !(/** @type {HTMLButtonElement} */ (btn).disabled));
+      if (target) target.focus();
+      else {
+        cell.setAttribute("tabindex", "-1");
+        cell.focus();
+      }
+    }
+  }
+}
+
+/** The progress block of the state cell. @param {Make} e */
+function buildProgress(e) {
+  const fill = e("div", { class: "pmm-fill" });
+  const bar = e("div", { class: "pmm-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, fill);
+  const bytes = e("span", { class: "pmm-prog-bytes" });
+  const rate = e("span", { class: "pmm-prog-rate" });
+  const stalled = e("span", { class: "pmm-pill pmm-pill--stalled", text: "stalled", title: "No progress arrived for a while", hidden: true });
+  const wrap = e("div", { class: "pmm-prog" }, bar, e("div", { class: "pmm-prog-line" }, bytes), e("div", { class: "pmm-prog-line" }, rate, stalled));
+  return { wrap, bar, fill, bytes, rate, stalled };
+}
+
+/** The inline confirmation of a destructive action. @param {Make} e */
+function buildConfirm(e) {
+  const text = e("span", { class: "pmm-confirm-text" });
+  const yes = e("button", { type: "button", class: "pmm-btn pmm-btn--sm pmm-btn--danger-solid", "data-action": "confirm" }, "Confirm");
+  const no = e("button", { type: "button", class: "pmm-btn pmm-btn--sm", "data-action": "dismiss-confirm" }, "Cancel");
+  const box = e("div", { class: "pmm-confirm", role: "group" }, text, e("div", { class: "pmm-confirm-buttons" }, yes, no));
+  return { box, text, yes, no };
+}
+
+/** The row's error line with its dismiss button. @param {Make} e */
+function buildError(e) {
+  const text = e("span", { class: "pmm-row-error-text" });
+  const dismiss = e("button", { type: "button", class: "pmm-icon-btn", "data-action": "dismiss-error", "aria-label": "Dismiss error", title: "Dismiss" }, "×");
+  const box = e("div", { class: "pmm-row-error" }, text, dismiss);
+  return { box, text };
+}
