@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,8 +15,11 @@ from hypothesis import strategies as st
 from pieces_widgets.frame import models_dataframe
 from pieces_widgets.models import Model, parse_model, parse_snapshot
 
+#: Examples per property. `make mutation` lowers it (PIECES_FUZZ_EXAMPLES) so that each mutant's
+#: run stays short; the suite itself always uses the full count.
+EXAMPLES = int(os.environ.get("PIECES_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(
-    max_examples=1000,
+    max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -141,7 +145,7 @@ def test_any_json_body_never_raises(body):
     assert all(isinstance(m, Model) for m in models)
 
 
-@settings(FUZZ, max_examples=500)
+@settings(FUZZ, max_examples=max(1, EXAMPLES // 2))
 @given(
     st.lists(
         st.one_of(
@@ -194,7 +198,7 @@ def test_damaged_fields_are_none_or_the_right_type(wire):
     assert m.state in ("cloud", "downloading", "loaded", "downloaded", "available")
 
 
-@settings(max_examples=60, derandomize=True, deadline=None)
+@settings(max_examples=min(60, EXAMPLES), derandomize=True, deadline=None)
 @given(st.lists(st.one_of(good_models, damaged_models()), max_size=6))
 def test_any_parsed_models_make_a_dataframe(entries):
     models, _ = parse_snapshot(roundtrip(entries))

@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree("mutants", ignore_errors=True)
 
+    # Each mutant reruns the property tests: fewer examples keep a run short (see the fuzz file).
+    os.environ.setdefault("PIECES_FUZZ_EXAMPLES", "50")
     from mutmut.__main__ import cli
     from mutmut.configuration import config
 
