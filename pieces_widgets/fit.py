@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from .units import format_bytes
+
 if TYPE_CHECKING:  # pragma: no cover
     from .models import Model
 
@@ -43,17 +45,6 @@ UNLOAD = "unload"
 TOO_LARGE = "too-large"
 UNKNOWN = "unknown"
 FIT_STATUSES = (FITS, UNLOAD, TOO_LARGE, UNKNOWN)
-
-
-def _format_bytes(n: int) -> str:
-    """Decimal units with the frontend's decimals (js/src/format.js): 4.69 GB, 775.9 MB, 12 B."""
-    value = float(n)
-    for unit, digits in (("B", 0), ("KB", 1), ("MB", 1), ("GB", 2)):
-        text = f"{value:.{digits}f}"
-        if float(text) < 1000:
-            return f"{text} {unit}"
-        value /= 1000
-    return f"{value:.2f} TB"
 
 
 class Unload(NamedTuple):
@@ -83,7 +74,7 @@ class FitReport:
 
     def __str__(self) -> str:
         label = self.name or self.model_id
-        f = _format_bytes
+        f = format_bytes
         if self.loaded:
             using = f", using {f(self.needed)}" if self.needed is not None else ""
             return f"{label} is loaded (running){using}."
@@ -190,9 +181,9 @@ class Budget:
     usable: int | None
 
     def __str__(self) -> str:
-        disk = f"Disk: {_format_bytes(self.disk_used)} used by {self.disk_models} downloaded models"
-        of = "" if self.usable is None else f" of {_format_bytes(self.usable)} usable"
-        ram = f"RAM: {_format_bytes(self.ram_used)}{of} used by {self.ram_models} loaded models"
+        disk = f"Disk: {format_bytes(self.disk_used)} used by {self.disk_models} downloaded models"
+        of = "" if self.usable is None else f" of {format_bytes(self.usable)} usable"
+        ram = f"RAM: {format_bytes(self.ram_used)}{of} used by {self.ram_models} loaded models"
         return f"{disk}. {ram}."
 
 

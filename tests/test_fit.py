@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +18,6 @@ from pieces_widgets.fit import (
     Budget,
     FitReport,
     Unload,
-    _format_bytes,
     budget,
     fit_all,
     fit_column,
@@ -252,26 +250,6 @@ def test_str_loaded() -> None:
         "M is loaded (running), using 3.22 GB."
     )
     assert str(FitReport("m", "", FITS, None, 0, 10, loaded=True)) == "m is loaded (running)."
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 B"),
-        (999, "999 B"),
-        (1000, "1.0 KB"),
-        (999_949, "999.9 KB"),
-        (999_999, "1.0 MB"),
-        (775_946_240, "775.9 MB"),
-        (999_960_000, "1.00 GB"),
-        (4_692_669_824, "4.69 GB"),
-        (999_999_999_999, "1.00 TB"),
-        (1_500_000_000_000, "1.50 TB"),
-        (2_000_000_000_000_000, "2000.00 TB"),
-    ],
-)
-def test_format_bytes_like_the_frontend(n: int, text: str) -> None:
-    assert _format_bytes(n) == text
 
 
 # --------------------------------------------------------------------------- all models
