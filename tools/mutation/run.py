@@ -7,7 +7,9 @@ sets the two lists that depend on the modules (``only_mutate`` and the test sele
 mutmut's own config object before running it in this process.
 
 Tests of module ``m`` (only these run, never the browser, notebook or benchmark tests):
-``tests/test_m.py``, ``tests/test_core_m*.py`` and ``tests/test_fuzz_m*.py``.
+``tests/test_m.py``, ``tests/test_core_m*.py`` and ``tests/test_fuzz_m*.py``. A module whose
+tests live under another name is given as ``module:stem`` (``_fields:models`` mutates
+``_fields.py`` against the tests of ``models``).
 
 Counting: ``killed`` is every mutant a test detected: mutmut's ``killed`` plus ``timeout``
 (the tests hung) plus ``segfault`` (the test process died, e.g. SIGKILL after the CPU limit).
@@ -60,7 +62,7 @@ def summarise(modules: list[str]) -> tuple[dict[str, Counter[str]], list[tuple[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("modules", nargs="+", help="module names under pieces_widgets/")
+    parser.add_argument("modules", nargs="+", help="modules under pieces_widgets/ (name[:stem])")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--out", default="docs/mutation.json")
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ (results cached)")
@@ -68,12 +70,15 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path.cwd()
     selection: list[str] = []
-    for module in args.modules:
+    modules: list[str] = []
+    for spec in args.modules:
+        module, _, stem = spec.partition(":")
         if not (root / PACKAGE / f"{module}.py").is_file():
             parser.error(f"no module {PACKAGE}/{module}.py")
-        tests = tests_for(module, root)
+        tests = tests_for(stem or module, root)
         if not tests:
-            parser.error(f"no tests for {module}: expected tests/test_{module}.py")
+            parser.error(f"no tests for {module}: expected tests/test_{stem or module}.py")
+        modules.append(module)
         selection += [t for t in tests if t not in selection]
 
     if not args.keep:
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from mutmut.configuration import config
 
     cfg = config()
-    cfg.only_mutate = [f"{PACKAGE}/{m}.py" for m in args.modules]
+    cfg.only_mutate = [f"{PACKAGE}/{m}.py" for m in modules]
     cfg.pytest_add_cli_args_test_selection = selection
     print(f"mutating {', '.join(cfg.only_mutate)}\ntests: {' '.join(selection)}", flush=True)
 
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     wall = time.monotonic() - start
 
-    per_module, undetected = summarise(args.modules)
+    per_module, undetected = summarise(modules)
     total = sum(sum(c.values()) for c in per_module.values())
     killed = sum(c[s] for c in per_module.values() for s in DETECTED)
     Path(args.out).write_text(
