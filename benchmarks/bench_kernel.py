@@ -26,6 +26,7 @@ from benchmarks.bench_support import (
     median,
     percentile,
     process_cpu_seconds,
+    spread,
 )
 
 ROUNDS = 5
@@ -110,6 +111,7 @@ def run(
     valid = exact = 0
     retried: list[str] = []
     cpu_shares: list[float] = []
+    round_ratios: list[float] = []  # busy/idle median per round: the spread within this run
     with EmulatorProcess(models=max(60, rounds * downloads * 3), download_seconds=seconds) as emu:
         kernel = Kernel()
         try:
@@ -157,6 +159,7 @@ def run(
                 exact += 1
                 idle += idle_batch
                 busy += batch
+                round_ratios.append(median(batch) / median(idle_batch))
                 cpu_shares.append(share)
         finally:
             kernel.close()
@@ -181,12 +184,15 @@ def run(
             f"and all ended COMPLETED and downloaded; {len(retried)} round(s) repeated"
             f"{': ' + str(retried) if retried else ''}); medians of {len(busy)} busy and "
             f"{len(idle)} idle round trips; p90 busy {percentile(busy, 90) * 1000:.2f} ms, idle "
-            f"{percentile(idle, 90) * 1000:.2f} ms. Kernel process CPU during the downloads "
-            f"(info, real comm over ZMQ): median {median(cpu_shares) * 100:.0f} % of one core.",
+            f"{percentile(idle, 90) * 1000:.2f} ms; busy/idle per round "
+            f"{', '.join(f'{x:.2f}' for x in round_ratios)}. Kernel process CPU during the "
+            f"downloads (info, real comm over ZMQ): median {median(cpu_shares) * 100:.0f} % of "
+            "one core.",
             reference=round(med_idle, 2),
             ratio=round(ratio, 2),
             reference_unit="ms idle",
             kernel_cpu_percent=round(median(cpu_shares) * 100, 1),
+            spread=spread(round_ratios, "round (busy/idle)"),
         )
     ]
 

@@ -37,6 +37,7 @@ from benchmarks.bench_support import (
     free_port,
     median,
     percentile,
+    spread,
 )
 
 RUNS = 5
@@ -268,7 +269,8 @@ def run(
     def ms(values: list[float], q: float) -> float:
         return percentile(values, q) * 1000 if values else float("nan")
 
-    p95 = median([ms(r["every"], 95) for r in results])
+    per_run_p95 = [ms(r["every"], 95) for r in results]
+    p95 = median(per_run_p95)
     p50 = median([ms(r["every"], 50) for r in results])
     shown95 = median([ms(r["shown"], 95) for r in results])
     term = max((max(r["terminal"]) for r in results if r["terminal"]), default=float("nan"))
@@ -298,7 +300,8 @@ def run(
             f"real widget.js in headless Chromium (benchmarks/latency.html). For every "
             f"IN-PROGRESS frame (median {frames:.0f} per run): time from the emulator queuing it "
             f"to the first DOM mutation of its row showing that percentage or more (the throttle "
-            f"wait included); p95 per run, median of {len(results)} runs. p50 {p50:.1f} ms; "
+            f"wait included); p95 per run, median of {len(results)} runs (per run: "
+            f"{', '.join(f'{x:.0f}' for x in per_run_p95)} ms). p50 {p50:.1f} ms; "
             f"frames actually displayed: p95 {shown95:.1f} ms; COMPLETED frame to DOM, worst "
             f"{term * 1000:.1f} ms; frames never shown: {unmatched}. Clock offset from the "
             f"fastest of 25 ping/pongs (RTT median "
@@ -310,6 +313,7 @@ def run(
                 if retried
                 else ""
             ),
+            spread=spread(per_run_p95, "run (p95, ms)", 1),
         )
     ]
 

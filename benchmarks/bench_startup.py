@@ -1,10 +1,12 @@
-"""Start-up: `import pieces_widgets` over `import anywidget`, each in a fresh interpreter.
+"""Start-up: `from pieces_widgets import ModelManager` over `import anywidget`, fresh interpreters.
 
 Each sample is a new `python -c` process that times one import statement with
 `time.perf_counter()` around it (interpreter start-up is the same for all and left out), then
 reports whether pandas got imported. Kinds are interleaved, rotating which goes first, so machine
-drift hits them alike; we compare medians. Also `from pieces_widgets import ModelManager` (which
-brings in anywidget, ipywidgets, httpx and websockets) for information.
+drift hits them alike; we compare medians. Targets: the import users write (`from pieces_widgets
+import ModelManager`) and the bare `import pieces_widgets` each at most +100 ms over `import
+anywidget`, pandas not imported. A few `python -X importtime` processes then say where the extra
+time goes (modules `import anywidget` does not load, grouped by top-level package).
 
     python -m benchmarks.bench_startup [--runs N]
 """
@@ -15,9 +17,10 @@ import argparse
 import json
 import subprocess
 import sys
+from collections import defaultdict
 from typing import Any
 
-from benchmarks.bench_support import ROOT, figure, median
+from benchmarks.bench_support import ROOT, figure, median, spread
 
 RUNS = 21
 PROBE = (
@@ -47,9 +50,50 @@ def _sample(stmt: str) -> tuple[float, bool]:
     return float(seconds), pandas == "True"
 
 
-def run(runs: int = RUNS) -> list[dict[str, Any]]:
+def importtime(stmt: str, base: str = KINDS["anywidget"]) -> dict[str, float]:
+    """Self time (ms) of each module `stmt` imports that `base` does not, by top-level package
+    (our own modules one by one). One `-X importtime` process each; the flag inflates times."""
+
+    def modules(code: str) -> dict[str, int]:
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            capture_output=True, text=True, check=True, cwd=ROOT, timeout=60,
+        ).stderr  # fmt: skip
+        out = {}
+        for line in err.splitlines():
+            parts = line.removeprefix("import time:").split("|")
+            if len(parts) == 3 and parts[0].strip().isdigit():
+                out[parts[2].strip()] = int(parts[0])
+        return out
+
+    before = modules(base)
+    groups: dict[str, float] = defaultdict(float)
+    for name, us in modules(stmt).items():
+        if name not in before:
+            top = name if name.startswith("pieces_widgets") else name.split(".")[0]
+            groups[top] += us / 1000
+    return dict(groups)
+
+
+def _breakdown(samples: int = 3) -> str:
+    """Median over a few processes of `importtime()`, the biggest groups first."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for _ in range(samples):
+        for k, v in importtime(KINDS["ModelManager"]).items():
+            per[k].append(v)
+    med = {k: median(v + [0.0] * (samples - len(v))) for k, v in per.items()}
+    top = sorted(med.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{k} {v:.1f}" for k, v in top[:12] if v >= 0.5)
+    return (
+        f"Where the extra time goes (`python -X importtime`, self ms, median of {samples}; the "
+        f"flag inflates times; modules `import anywidget` does not load, summed "
+        f"{sum(med.values()):.0f} ms): {shown}."
+    )
+
+
+def run(runs: int = RUNS, breakdown: bool = True) -> list[dict[str, Any]]:
     """Measure; return the figure dicts (see `bench_support.figure`)."""
-    runs = max(runs, 15)
+    runs = max(runs, 3)
     names = list(KINDS)
     times: dict[str, list[float]] = {k: [] for k in names}
     pandas: dict[str, bool] = dict.fromkeys(names, False)
@@ -70,7 +114,23 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
     )
     delta = med["pieces_widgets"] - base
     delta_mm = med["ModelManager"] - base
+    over = [t - base for t in times["ModelManager"]]
     return [
+        figure(
+            "startup_modelmanager",
+            "start-up: `from pieces_widgets import ModelManager` over `import anywidget`",
+            round(delta_mm, 1),
+            "ms",
+            "<= +100 ms, pandas not imported",
+            delta_mm <= 100 and not pandas["ModelManager"],
+            f"{method}. The import took {med['ModelManager']:.1f} ms in total (it includes "
+            f"anywidget itself); pandas imported: {'yes' if pandas['ModelManager'] else 'no'}."
+            + (f" {_breakdown()}" if breakdown else ""),
+            reference=round(base, 1),
+            ratio=round(med["ModelManager"] / base, 3),
+            reference_unit="ms (import anywidget)",
+            spread=spread(over, "process (ms over the median import anywidget)", 1),
+        ),
         figure(
             "startup_import",
             "start-up: `import pieces_widgets` over `import anywidget`",
@@ -82,20 +142,6 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
             f"pandas imported: {'yes' if pandas['pieces_widgets'] else 'no'}.",
             reference=round(base, 1),
             ratio=round(med["pieces_widgets"] / base, 3),
-            reference_unit="ms (import anywidget)",
-        ),
-        figure(
-            "startup_modelmanager",
-            "start-up (info): `from pieces_widgets import ModelManager` over `import anywidget`",
-            round(delta_mm, 1),
-            "ms",
-            "info (<= +100 ms, pandas not imported)",
-            delta_mm <= 100 and not pandas["ModelManager"],
-            f"{method}. The import took {med['ModelManager']:.1f} ms in total (it includes "
-            f"anywidget itself); pandas imported: {'yes' if pandas['ModelManager'] else 'no'}.",
-            reference=round(base, 1),
-            ratio=round(med["ModelManager"] / base, 3),
-            info=True,
             reference_unit="ms (import anywidget)",
         ),
     ]

@@ -9,7 +9,7 @@
   on the wire, serialized with `json.dumps` like the kernel's session does.
 - `StaticServer`: serves the repository (and a few in-memory routes) on 127.0.0.1 for Chromium.
 - `browser()`: the system Chromium via Python playwright (never `playwright install`).
-- `figure()`, `median()`, `percentile()`.
+- `figure()`, `median()`, `percentile()`, `spread()`.
 """
 
 from __future__ import annotations
@@ -53,6 +53,21 @@ def percentile(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(data) - 1)
     return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def spread(values: list[float], per: str, digits: int = 2) -> dict[str, Any]:
+    """Min / median / max of per-round (or per-run) values, kept in the figure as ``spread``.
+
+    Why: on a shared machine a single median hides how much a load-sensitive figure moves; the
+    report and the README show this range next to the median.
+    """
+    return {
+        "per": per,
+        "n": len(values),
+        "min": round(min(values), digits),
+        "median": round(median(values), digits),
+        "max": round(max(values), digits),
+    }
 
 
 def figure(

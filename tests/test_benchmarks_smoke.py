@@ -20,8 +20,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import __main__ as bench_main  # noqa: E402
-from benchmarks import bench_bundle, bench_fanout, bench_latency, bench_startup  # noqa: E402
-from benchmarks.bench_support import CHROMIUM, percentile  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_bundle,
+    bench_fanout,
+    bench_latency,
+    bench_snapshot,
+    bench_startup,
+)
+from benchmarks.bench_support import CHROMIUM, percentile, spread  # noqa: E402
 
 KEYS = {"name", "value", "unit", "target", "ok", "reference", "ratio", "method"}
 
@@ -53,6 +59,40 @@ def test_startup_probe_reports_time_and_pandas():
     assert pandas is False  # a functional promise of the package, not a timing
 
 
+def test_startup_targets_the_import_users_write_and_says_where_time_goes():
+    figures = bench_startup.run(runs=3, breakdown=False)
+    well_formed(figures)
+    by_id = {f["id"]: f for f in figures}
+    assert set(by_id) == {"startup_modelmanager", "startup_import"}
+    mm = by_id["startup_modelmanager"]
+    assert not mm.get("info") and mm["target"] == "<= +100 ms, pandas not imported"
+    assert "pandas imported: no" in mm["method"]
+    assert mm["spread"]["min"] <= mm["spread"]["median"] <= mm["spread"]["max"]
+    groups = bench_startup.importtime("from pieces_widgets import ModelManager")
+    assert any(k.startswith("pieces_widgets") for k in groups) and "pandas" not in groups
+    assert "anywidget" not in groups  # only what `import anywidget` does not already load
+
+
+def test_snapshot_tiny_run_has_cold_rows_with_and_without_the_fast_decoder():
+    figures = bench_snapshot.run(runs=5, n_models=40)
+    well_formed(figures)
+    by_id = {f["id"]: f for f in figures}
+    cold, cold_json = by_id["snapshot_cold"], by_id["snapshot_cold_json"]
+    assert set(by_id) == {"snapshot_vs_bare", "snapshot_vs_sdk", "snapshot_cold", cold_json["id"]}
+    assert cold["target"] == "ours/bare <= 1.3" and not cold.get("info")
+    assert cold_json["info"] is True
+    assert "our body decoder: " in cold["method"]
+    for key in ("snapshot_vs_bare", "snapshot_cold", "snapshot_cold_json"):
+        s = by_id[key]["spread"]
+        assert s["min"] <= s["median"] <= s["max"] and s["n"] == 5
+
+
+def test_spread_summarises_rounds():
+    assert spread([3.0, 1.0, 2.0, 10.0], "round") == {
+        "per": "round", "n": 4, "min": 1.0, "median": 2.5, "max": 10.0,
+    }  # fmt: skip
+
+
 def test_fanout_tiny_run_counts_messages_and_checks_final_state():
     figures = bench_fanout.run(runs=1, seconds=0.4, downloads=2, frame_interval=0.02, models=20)
     well_formed(figures)
@@ -61,6 +101,10 @@ def test_fanout_tiny_run_counts_messages_and_checks_final_state():
     assert by_id["fanout_exact"]["ok"], by_id["fanout_exact"]
     assert by_id["fanout_messages"]["value"] > 0
     assert by_id["fanout_fps"]["value"] > 0
+    cpu = by_id["fanout_cpu"]
+    assert cpu["target"] == "ours/floor <= 1.3"  # a ratio to the floor measured in the same run
+    assert cpu["ratio"] == pytest.approx(cpu["value"] / cpu["reference"], rel=0.05)
+    assert cpu["spread"]["n"] == 1 and "Per-run ours/floor" in cpu["method"]
 
 
 def test_latency_analysis_on_synthetic_logs():
@@ -117,3 +161,16 @@ def test_report_and_crash_handling(tmp_path):
     assert "## Machine and method" in md and "Latency method" in md
     assert "## Missed targets" in md and bench_main.WHY["fanout_cpu"][:40] in md
     assert "the benchmark crashed" in md
+    # Every write appends the run to the history; the spread across runs comes from there.
+    load_sensitive = {**figures[0], "id": "kernel_rtt", "value": 9.0, "unit": "ms", "ratio": 1.1}
+    for value in (8.0, 12.0):
+        bench_main.write([{**load_sensitive, "value": value}], timings, tmp_path, "t", ("0", "0"),
+                         partial=True)  # fmt: skip
+    assert (tmp_path / "benchmarks.md").read_text() == md  # a partial run rewrites no page
+    bench_main.write([load_sensitive], timings, tmp_path, "later", ("1", "1"))
+    history = json.loads((tmp_path / "benchmarks-history.json").read_text())
+    assert [run["started"] for run in history] == ["now", "t", "t", "later"]
+    assert history[-1]["figures"]["kernel_rtt"]["value"] == 9.0
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert "## Spread across runs" in md
+    assert "| 3 | 8 / 9 / 12 ms; ratio 1.1 / 1.1 / 1.1 | 3 of 3 |" in md
