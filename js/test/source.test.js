@@ -69,3 +69,60 @@ test("every CSS selector is scoped under .pieces-mm", () => {
   assert.match(css, /--vscode-/);
   assert.match(css, /:focus-visible/);
 });
+
+/** Every `var(...)` expression in a stylesheet that starts with one of `prefixes`, balanced. */
+function varExprs(css, prefix) {
+  const out = [];
+  let i = css.indexOf(`var(${prefix}`);
+  while (i >= 0) {
+    let depth = 0;
+    let j = i;
+    for (; j < css.length; j++) {
+      if (css[j] === "(") depth += 1;
+      else if (css[j] === ")" && --depth === 0) break;
+    }
+    out.push(css.slice(i, j + 1));
+    i = css.indexOf(`var(${prefix}`, j);
+  }
+  return out;
+}
+
+test("VS Code and Colab safe: every --jp-* variable falls back to a --vscode-* one, then a built-in value", () => {
+  const css = readFileSync(join(src, "widget.css"), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+  const builtIn = new Set([...css.matchAll(/(--pmm-f-[\w-]+)\s*:/g)].map((m) => m[1]));
+  const exprs = varExprs(css, "--jp-");
+  assert.ok(exprs.length >= 15, `${exprs.length} --jp-* uses`);
+  for (const expr of exprs) {
+    assert.match(expr, /^var\(--jp-[\w-]+,\s*var\(--vscode-/, expr);
+    // Follow the fallbacks to the end: a literal value or one of our own --pmm-f-* fallbacks.
+    let rest = expr;
+    for (;;) {
+      const m = /^var\((--[\w-]+)\s*(?:,\s*([\s\S]*))?\)$/.exec(rest.trim());
+      if (!m) break;
+      assert.ok(m[2] !== undefined || builtIn.has(m[1]) || /^--pmm-/.test(m[1]), `${expr}: ${m[1]} has no fallback`);
+      if (m[2] === undefined) break;
+      rest = m[2];
+    }
+    assert.ok(!/^var\(--(jp|vscode)-/.test(rest.trim()), `${expr} ends in a theme variable`);
+  }
+  // Bare --vscode-* uses (without a --jp-* first) have a fallback too.
+  for (const expr of varExprs(css, "--vscode-")) assert.match(expr, /,/, expr);
+});
+
+test("shadow-root and iframe safe: no document-level queries, global styles or window lookups in js/src", () => {
+  for (const f of jsFiles) {
+    const text = readFileSync(join(src, f), "utf8").replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
+    assert.ok(!/\bdocument\s*\./.test(text), `${f} uses document.*`);
+    assert.ok(!/\bwindow\s*\./.test(text), `${f} uses window.*`);
+    assert.ok(!/\.activeElement\b/.test(text) || f === "dom.js", `${f} reads activeElement directly (use dom.activeElement)`);
+    assert.ok(!/createElement\(\s*["']style["']|adoptedStyleSheets|insertRule|\.head\b/.test(text), `${f} injects styles`);
+  }
+});
+
+test("narrow output areas fold by container width, not the window's", () => {
+  const css = readFileSync(join(src, "widget.css"), "utf8");
+  assert.match(css, /\.pieces-mm \{[^}]*container-type:\s*inline-size/);
+  assert.match(css, /@container \(max-width: 760px\)/);
+  assert.match(css, /@container \(max-width: 520px\)/);
+  assert.ok(!/@media[^{]*width/.test(css), "no viewport-width media queries");
+});

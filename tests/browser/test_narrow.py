@@ -1,0 +1,176 @@
+"""Narrow output areas (issue 12): a VS Code side panel, marimo's column, Colab split view, a phone.
+
+The built bundle renders js/harness.html (the real catalogue snapshot, downloads in progress, a
+busy row, a row error) in real Chromium with the output area 420 or 640 CSS px wide while the
+window stays 1,400 px wide: the layout must follow the widget's own width (container queries), not
+the window's. Nothing may need sideways scrolling; each row's name, state and actions stay in view;
+the folded columns' values show on the name cell's meta line; the toolbar wraps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import pathlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WINDOW = {"width": 1400, "height": 1000}
+
+# Geometry of the widget, measured in the page. `host` is where the widget lives: the document,
+# or a shadow root (?shadow=1, as marimo renders it).
+MEASURE = """() => {
+  const out = document.getElementById('out');
+  const host = out.shadowRoot || document;
+  const root = host.querySelector('.pieces-mm');
+  const scroll = root.querySelector('.pmm-scroll');
+  const table = root.querySelector('.pmm-table');
+  const box = scroll.getBoundingClientRect();
+  const shown = (n) =>
+    !!n && getComputedStyle(n).display !== 'none' && n.getClientRects().length > 0;
+  const inside = (r) => r.width > 0 && r.left >= box.left - 0.5 && r.right <= box.right + 0.5;
+  const rows = [...root.querySelectorAll('tr[data-model-id]')]
+    .filter((tr) => {
+      const r = tr.getBoundingClientRect();
+      return r.bottom > box.top && r.top < box.bottom;
+    })
+    .map((tr) => {
+      const part = (sel) => tr.querySelector(sel);
+      const cells = {
+        name: part('.pmm-c-name'), state: part('.pmm-c-state'), actions: part('.pmm-c-actions'),
+      };
+      const where = (c) => inside(c.getBoundingClientRect());
+      const meta = part('[data-slot="meta"]');
+      return {
+        id: tr.getAttribute('data-model-id'),
+        inside: Object.fromEntries(Object.entries(cells).map(([k, c]) => [k, where(c)])),
+        nameWidth: part('.pmm-name').getBoundingClientRect().width,
+        buttons: [...tr.querySelectorAll('.pmm-actions button')].map(where),
+        meta: shown(meta) ? [...meta.children].filter(shown).map((s) => s.textContent) : null,
+        overflow: tr.scrollWidth - tr.clientWidth,
+      };
+    });
+  const toolbar = root.querySelector('.pmm-toolbar');
+  const top = (c) => Math.round(c.getBoundingClientRect().top);
+  const tops = new Set([...toolbar.children].filter(shown).map(top));
+  const chipTops = new Set([...root.querySelectorAll('.pmm-chip')].map(top));
+  const over = (n) => n.scrollWidth - n.clientWidth;
+  const th = (key) => shown(root.querySelector(`th[data-column="${key}"]`));
+  return {
+    rootWidth: root.clientWidth,
+    overflow: {
+      root: over(root),
+      scroll: over(scroll),
+      table: over(table),
+      toolbar: over(toolbar),
+      head: over(root.querySelector('.pmm-head')),
+    },
+    rows,
+    toolbarLines: tops.size,
+    chipLines: chipTops.size,
+    columns: Object.fromEntries(['name', 'provider', 'cloud', 'state', 'bytes', 'ram', 'parameters',
+      'quantization', 'max_tokens'].map((k) => [k, th(k)])),
+    actionsHeader: shown(root.querySelector('th.pmm-th-actions')),
+  };
+}"""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    """The repository root over HTTP on 127.0.0.1 (the harness imports the built bundle)."""
+    handler = functools.partial(_Quiet, directory=str(ROOT))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        with contextlib.suppress(Exception):
+            httpd.shutdown()
+        httpd.server_close()
+
+
+def open_harness(page: Page, site: str, width: int, extra: str = "") -> dict[str, Any]:
+    page.set_viewport_size(WINDOW)
+    page.goto(f"{site}/js/harness.html?width={width}{extra}")
+    page.wait_for_function(
+        "() => { const o = document.getElementById('out');"
+        " return (o.shadowRoot || document).querySelectorAll('tr[data-model-id]').length > 10; }"
+    )
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.evaluate(MEASURE)
+
+
+def check_narrow(m: dict[str, Any], width: int) -> None:
+    assert m["rootWidth"] == width, m["rootWidth"]
+    for part, px in m["overflow"].items():
+        assert px <= 0, f"{part} needs sideways scrolling by {px}px at {width}px"
+    assert len(m["rows"]) >= 4, m["rows"]
+    for r in m["rows"]:
+        assert r["overflow"] <= 0, r
+        assert all(r["inside"].values()), f"name/state/actions of {r['id']} not all in view: {r}"
+        assert all(r["buttons"]), f"a button of {r['id']} is outside the table box: {r}"
+        assert r["nameWidth"] >= 60, f"name of {r['id']} squeezed to {r['nameWidth']}px"
+    # The low-priority columns fold away; their values are on the name cell's meta line.
+    cols = m["columns"]
+    assert cols["name"] and cols["state"] and m["actionsHeader"], cols
+    for key in ("provider", "ram", "parameters", "quantization", "max_tokens"):
+        assert not cols[key], f"{key} column still shown at {width}px"
+    metas = {r["id"]: r["meta"] for r in m["rows"]}
+    assert all(meta is not None for meta in metas.values()), metas
+    llama = next(r for r in m["rows"] if r["meta"] and "META" in r["meta"])
+    assert any(t.endswith(" RAM") for t in llama["meta"]), llama
+    assert any(t.endswith(" context") for t in llama["meta"]), llama
+    # Toolbar and chips wrap instead of overflowing.
+    assert m["toolbarLines"] >= 2, m["toolbarLines"]
+
+
+@pytest.mark.parametrize("width", [420, 640])
+def test_narrow_output_area(page: Page, site: str, artifacts: pathlib.Path, width: int) -> None:
+    m = open_harness(page, site, width)
+    check_narrow(m, width)
+    cols = m["columns"]
+    if width == 640:
+        # Room for where and size: they stay as columns (not repeated on the meta line).
+        assert cols["cloud"] and cols["bytes"], cols
+        assert not any(t.endswith(" GB") and "RAM" not in t for r in m["rows"] for t in r["meta"])
+    else:
+        assert not cols["cloud"] and not cols["bytes"], cols
+        assert m["chipLines"] >= 2, "chips wrap at 420px"
+        assert any(t in ("local", "cloud") for r in m["rows"] for t in r["meta"])
+    page.locator("#out").screenshot(path=str(artifacts / f"narrow-{width}.png"))
+
+
+def test_narrow_in_a_shadow_root(page: Page, site: str, artifacts: pathlib.Path) -> None:
+    """As marimo renders it: inside a shadow root, with the stylesheet linked in the root."""
+    m = open_harness(page, site, 420, "&shadow=1")
+    check_narrow(m, 420)
+    # The widget still works in there: a filter chip re-renders the rows.
+    page.locator("#out .pmm-chip[data-filter='loaded']").click()
+    count = page.evaluate(
+        "() => document.getElementById('out').shadowRoot"
+        ".querySelectorAll('tr[data-model-id]:not([hidden])').length"
+    )
+    assert count == 2
+    page.locator("#out").screenshot(path=str(artifacts / "narrow-420-shadow.png"))
+
+
+def test_wide_layout_unfolded(page: Page, site: str, artifacts: pathlib.Path) -> None:
+    """The same page 1,220 px wide: every column shown, no meta line, no sideways scrolling."""
+    m = open_harness(page, site, 1220)
+    assert all(m["columns"].values()), m["columns"]
+    assert all(r["meta"] is None for r in m["rows"])
+    for part, px in m["overflow"].items():
+        assert px <= 0, f"{part} overflows by {px}px"
+    page.locator("#out").screenshot(path=str(artifacts / "wide-1220.png"))
