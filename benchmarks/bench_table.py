@@ -31,6 +31,7 @@ from benchmarks.bench_support import (
     figure,
     median,
     percentile,
+    spread,
 )
 
 RUNS = 7
@@ -123,6 +124,7 @@ def run(runs: int = RUNS, models: int = MODELS, ticks: int = TICKS) -> list[dict
             f"{where}. render({{model, el}}) until laid out, plus deferred frame work (median "
             f"{render_deferred:.1f} ms of it); rows in the DOM after render: {dom_rows:.0f} "
             f"(windowed: {'yes' if windowed else 'no'}); runs: {render_runs} ms.",
+            spread=spread([r["ms"] for r in res["render"]], "page (ms)", 1),
         ),
         figure(
             "table_sort",
