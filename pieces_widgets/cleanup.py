@@ -97,7 +97,15 @@ def cleanup_candidates(models: Iterable[Model]) -> list[Model]:
         for m in models
         if m.downloaded is True and not m.cloud and not m.loaded and not m.downloading
     ]
-    return sorted(found, key=lambda m: (m.bytes is None, model_used(m) or 0, -(m.bytes or 0), m.id))
+    sized = [m for m in found if m.bytes is not None]
+    unsized = [m for m in found if m.bytes is None]
+    sized.sort(key=lambda m: (_uses(m), -m.bytes, m.id))  # type: ignore[operator]
+    unsized.sort(key=lambda m: (_uses(m), m.id))
+    return sized + unsized
+
+
+def _uses(m: Model) -> int:
+    return model_used(m) or 0
 
 
 def plan(models: Iterable[Model], free: int | float | str) -> list[PlanRow]:
@@ -135,4 +143,4 @@ def cleanup_plan(models: Iterable[Model], free: int | float | str) -> pd.DataFra
         "freed": pd.array([r.freed for r in rows], dtype="int64"),
     }
     index = pd.Index([r.id for r in rows], dtype=text_dtype, name="id")
-    return pd.DataFrame(data, index=index, columns=list(PLAN_COLUMNS))
+    return pd.DataFrame(data, index=index)  # columns in `PLAN_COLUMNS` order

@@ -180,10 +180,11 @@ def parse_device_info(body: Any, local_total: int | None = None) -> DeviceInfo:
     ram_obj = _dict(hardware.get("ram"), "hardware.ram", warn)
     ram, ram_raw, ram_unit = _read_memory(ram_obj.get("memory"), "RAM", warn, local_total)
     gpus_raw = hardware.get("gpus")
-    if gpus_raw is not None and not isinstance(gpus_raw, list):
-        warn(f"hardware.gpus should be a list, got {_short(gpus_raw)}; ignored")
-        gpus_raw = None
-    gpus = [_gpu(g, i, ram_unit, warn) for i, g in enumerate(gpus_raw or ())]
+    if not isinstance(gpus_raw, list):
+        if gpus_raw is not None:
+            warn(f"hardware.gpus should be a list, got {_short(gpus_raw)}; ignored")
+        gpus_raw = []
+    gpus = [_gpu(g, i, ram_unit, warn) for i, g in enumerate(gpus_raw)]
     info = DeviceInfo(
         name=_typed(top.get("name"), str, "name", warn),
         version=_typed(top.get("version"), str, "version", warn),
@@ -204,9 +205,9 @@ def local_memory(sysconf: Callable[[str], int] | None = None) -> int | None:
     `sysconf` defaults to `os.sysconf` (absent on Windows: None); tests inject their own.
     """
     if sysconf is None:
-        sysconf = getattr(os, "sysconf", None)
-        if sysconf is None:  # pragma: no cover - Windows
+        if not hasattr(os, "sysconf"):  # pragma: no cover - Windows
             return None
+        sysconf = os.sysconf
     try:
         pages = sysconf("SC_PHYS_PAGES")
         page_size = sysconf("SC_PAGE_SIZE")

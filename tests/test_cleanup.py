@@ -167,6 +167,7 @@ def test_order_least_used_then_largest_then_id() -> None:
         disk("once-b", 300, 1),
         disk("once-a", 300, 1),
         disk("no-size-unused", None),
+        disk("no-size-zero", None, 0),  # 0 uses ties with no score: by id
         disk("no-size-used", None, 9),
         disk("no-size-a", None, 9),
     ]
@@ -178,6 +179,7 @@ def test_order_least_used_then_largest_then_id() -> None:
         "once-b",
         "used-big",
         "no-size-unused",
+        "no-size-zero",
         "no-size-a",
         "no-size-used",
     ]
