@@ -198,3 +198,199 @@ def test_async_discover_and_probe(emulator):
         return url, await probe(emulator.url), await probe(f"http://127.0.0.1:{dead_ports(1)[0]}")
 
     assert asyncio.run(main()) == (emulator.url, True, False)
+
+
+# ----------------------------------------------------------------- exact messages and requests
+
+
+def test_rejections_say_what_is_wrong():
+    with pytest.raises(ValueError) as info:
+        normalize_url("", "SRC")
+    assert str(info.value) == "SRC must be a URL like http://127.0.0.1:39300, got ''"
+    with pytest.raises(ValueError) as info:
+        normalize_url(" ftp://h:1 ")
+    assert str(info.value) == (
+        "base_url must start with http:// or https:// (e.g. http://127.0.0.1:39300), "
+        "got 'ftp://h:1'"
+    )
+    with pytest.raises(ValueError) as info:
+        normalize_url("http://h:70000")
+    assert str(info.value) == "base_url needs a host and a valid port, got 'http://h:70000'"
+    with pytest.raises(ValueError) as info:
+        normalize_url("https://:5")
+    assert str(info.value) == "base_url needs a host and a valid port, got 'https://:5'"
+    with pytest.raises(ValueError) as info:
+        normalize_url("http://h:1/p?q=1")
+    assert str(info.value) == "base_url must not have a query or fragment, got 'http://h:1/p?q=1'"
+
+
+def test_normalize_keeps_port_path_and_lowers_only_the_scheme():
+    assert normalize_url("HTTPS://Pieces.Example:8443/A/b//") == "https://Pieces.Example:8443/A/b"
+    assert normalize_url("http://h") == "http://h"
+    assert normalize_url("http://h:0") == "http://h:0"
+
+
+def test_candidates_take_host_ports_and_checked_legacy_urls():
+    assert candidate_urls([5, 7], ["HTTP://h:1/"], host="10.0.0.1") == [
+        "http://10.0.0.1:5",
+        "http://10.0.0.1:7",
+        "http://h:1",
+    ]
+    assert candidate_urls([])[-2:] == ["http://localhost:1000", "http://localhost:5323"]
+    with pytest.raises(ValueError, match=r"^legacy URL must start with http"):
+        candidate_urls([], ["h:1"])
+
+
+class RawServer:
+    """A loopback HTTP/1.1 stand-in that records each request and answers with `reply`."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.requests: list[bytes] = []
+        self.closed_by_client = asyncio.Event()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+        if not self.reply:  # hang up at once
+            writer.close()
+            self.closed_by_client.set()
+            return
+        writer.write(self.reply)
+        await writer.drain()
+        with contextlib.suppress(OSError):
+            await reader.read()  # until the prober hangs up
+        self.closed_by_client.set()
+        writer.close()
+
+    async def probe(self, path: str = "", **kw: float) -> bool:
+        server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        self.netloc = f"127.0.0.1:{port}"
+        async with server:
+            return await probe(f"http://{self.netloc}{path}", **kw)
+
+
+def run_probe(reply: bytes, path: str = "", **kw: float) -> tuple[bool, RawServer]:
+    srv = RawServer(reply)
+
+    async def main() -> bool:
+        ok = await srv.probe(path, **kw)
+        await asyncio.wait_for(srv.closed_by_client.wait(), 2.0)  # the probe hung up
+        return ok
+
+    return asyncio.run(main()), srv
+
+
+def test_probe_sends_one_head_request_for_the_health_path():
+    ok, srv = run_probe(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "/api/v1")
+    assert ok
+    assert srv.requests == [
+        b"HEAD /api/v1/.well-known/health HTTP/1.1\r\nHost: " + srv.netloc.encode() + b"\r\n"
+        b"User-Agent: pieces-widgets\r\nConnection: close\r\n\r\n"
+    ]
+    ok, srv = run_probe(b"HTTP/1.0 200\r\n\r\n")
+    assert ok and srv.requests[0].startswith(b"HEAD /.well-known/health HTTP/1.1\r\n")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+        b"ICY 200 OK\r\n\r\n",
+        b"XHTTP/1.1 200 OK\r\n\r\n",
+        b"200 OK HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1\r\n\r\n",
+        b"\r\n",
+    ],
+)
+def test_probe_wants_an_http_200_status_line(reply):
+    ok, srv = run_probe(reply)
+    assert ok is False and len(srv.requests) == 1
+
+
+def test_probe_of_a_server_that_closes_at_once_is_false():
+    ok, _ = run_probe(b"")
+    assert ok is False
+
+
+def test_probe_waits_for_the_status_line_up_to_the_timeout():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        start = time.perf_counter()
+        assert asyncio.run(probe(url, timeout=0.6)) is False
+        assert time.perf_counter() - start >= 0.55
+        start = time.perf_counter()
+        assert asyncio.run(probe(url, timeout=0.05)) is False
+        assert time.perf_counter() - start < 0.55
+    finally:
+        silent.close()
+
+
+def test_sync_discover_passes_its_timeout_on():
+    """A silent listener holds a scan exactly `timeout` (not the 1 s default) before failing."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        start = time.perf_counter()
+        with pytest.raises(PiecesUnavailable) as info:
+            discover(ports=[port], legacy=(), timeout=1.4)
+        assert time.perf_counter() - start >= 1.35
+        assert info.value.tried == [f"http://127.0.0.1:{port}"]
+        start = time.perf_counter()
+        with pytest.raises(PiecesUnavailable):
+            discover(ports=[port], legacy=(), timeout=0.05)
+        assert time.perf_counter() - start < 0.9
+    finally:
+        silent.close()
+
+
+def test_https_probe_speaks_tls():
+    """An https URL is probed with TLS: a plain-HTTP server at that port does not count."""
+    reply = b"HTTP/1.1 200 OK\r\n\r\n"
+    srv = RawServer(reply)
+
+    async def main() -> tuple[bool, bool]:
+        server = await asyncio.start_server(srv.handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            tls = await probe(f"https://127.0.0.1:{port}", timeout=0.5)
+            plain = await probe(f"http://127.0.0.1:{port}", timeout=0.5)
+        return tls, plain
+
+    assert asyncio.run(main()) == (False, True)
+
+
+def test_env_mapping_and_blank_env_value(emulator):
+    assert discover(env={ENV_VAR: emulator.url + "/"}, ports=[], legacy=()) == emulator.url
+    # a blank value means "not set": the scan runs (here over nothing) instead of a ValueError
+    with pytest.raises(PiecesUnavailable) as info:
+        discover(env={ENV_VAR: "  "}, ports=[], legacy=())
+    assert info.value.tried == []
+
+    async def main() -> str:
+        return await adiscover(env={ENV_VAR: emulator.url}, ports=[], legacy=())
+
+    assert asyncio.run(main()) == emulator.url
+
+
+def test_os_environ_is_read_when_no_mapping_is_given(emulator, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, emulator.url)
+
+    async def main() -> str:
+        return await adiscover(ports=[], legacy=())
+
+    assert asyncio.run(main()) == emulator.url
+
+
+def test_scan_passes_host_and_stops_at_the_first_answer(emulator):
+    dead = dead_ports(1)[0]
+    assert discover(ports=[dead, emulator.port], legacy=(), host="127.0.0.1") == emulator.url
+    with pytest.raises(PiecesUnavailable) as info:
+        discover(ports=[emulator.port], legacy=(), host="127.0.0.2")
+    assert info.value.tried == [f"http://127.0.0.2:{emulator.port}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from importlib import resources
 
 import pandas as pd
@@ -114,3 +115,52 @@ def test_importing_the_client_does_not_import_pandas_or_starlette():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# Each test below builds its own frame (no shared fixture), so mutation testing can attribute
+# the call to the test that checks the values.
+
+
+def test_every_column_carries_the_model_values():
+    created = datetime(2024, 5, 14, 18, 49, 11, tzinfo=timezone.utc)
+    full = Model(
+        "a",
+        name="Llama",
+        unique="llama-3",
+        provider="META",
+        foundation="LLAMA_3_8B",
+        cloud=False,
+        downloaded=True,
+        downloading=False,
+        loaded=True,
+        custom=True,
+        cpu=True,
+        bytes=4_000,
+        ram=6_000,
+        parameters=8.0,
+        quantization="Q4_K_M",
+        max_tokens=8192,
+        version="1",
+        type="BALANCED",
+        usage="CODE",
+        created=created,
+        description="text",
+        denied=True,
+    )
+    df = models_dataframe([full, Model("b")])
+    row = df.loc["a"]
+    for col in COLUMNS:
+        assert row[col] == getattr(full, col), col
+    assert df["parameters"].tolist()[0] == 8.0 and pd.isna(df["parameters"].tolist()[1])
+    assert df.loc["b", "state"] == "available" and df.loc["a", "state"] == "loaded"
+    assert pd.isna(df.loc["b", "name"]) and pd.isna(df.loc["b", "max_tokens"])
+    assert list(df.index) == ["a", "b"]
+    check_dtypes(df)
+
+
+def test_index_and_text_columns_use_the_string_dtype():
+    df = models_dataframe([Model("x", name="n")])
+    major = int(pd.__version__.split(".", 1)[0])
+    expected = "str" if major >= 3 else object
+    assert df.index.dtype == expected and df["name"].dtype == expected
+    assert df["created"].dtype == pd.DatetimeTZDtype("us", "UTC")

@@ -12,7 +12,7 @@ from importlib import resources
 
 import pytest
 
-from pieces_widgets.models import Model, parse_model, parse_snapshot
+from pieces_widgets.models import Model, _fast_model, _tolerant_model, parse_model, parse_snapshot
 
 # The emulator ships a byte-for-byte copy of shared/fixtures/models_snapshot.json.
 SNAPSHOT = json.loads(
@@ -253,3 +253,347 @@ def test_from_wire():
 def test_repr_is_short():
     text = repr(parse_model(LOCAL))
     assert "Llama 3 8B" in text and "downloaded" in text and "description" not in text
+
+
+# ----------------------------------------------------------------- exact warnings and edges
+# The warnings are user-facing (logged, and shown by the widget), so their text is asserted.
+
+UTC = timezone.utc
+STRING_FIELDS = [
+    "name",
+    "unique",
+    "foundation",
+    "provider",
+    "type",
+    "usage",
+    "version",
+    "description",
+    "quantization",
+]
+FLAG_FIELDS = ["cloud", "downloaded", "downloading", "loaded", "custom", "cpu", "denied"]
+
+
+def one_warning(key, value):
+    warnings: list[str] = []
+    m = parse_model({"id": "m", key: value}, warnings)
+    assert m is not None and len(warnings) == 1, warnings
+    return m, warnings[0]
+
+
+@pytest.mark.parametrize("key", STRING_FIELDS)
+def test_each_string_field_warns_under_its_own_name(key):
+    m, w = one_warning(key, 42)
+    assert getattr(m, key) is None
+    assert w == f"model 'm': {key} should be a string, got 42; using None"
+    assert getattr(parse_model({"id": "m", key: "v"}), key) == "v"
+
+
+@pytest.mark.parametrize("key", FLAG_FIELDS)
+def test_each_flag_warns_under_its_own_name(key):
+    m, w = one_warning(key, "true")
+    assert getattr(m, key) is None
+    assert w == f"model 'm': {key} should be true/false, got 'true'; using None"
+    for value in (True, False, None):
+        assert getattr(parse_model({"id": "m", key: value}), key) is value
+    m, w = one_warning(key, 0)
+    assert getattr(m, key) is None and w.endswith("got 0; using None")
+
+
+@pytest.mark.parametrize(("key", "attr"), [("bytes", "bytes"), ("ram", "ram")])
+def test_descriptor_counts(key, attr):
+    def parsed(value):
+        return getattr(parse_model({"id": "m", key: value}), attr)
+
+    assert parsed({"value": 0}) == 0
+    assert parsed({"value": 2**63 - 1}) == 2**63 - 1
+    assert parsed({"value": 7, "readable": "7 B"}) == 7
+    assert parsed(7) == 7 and parsed(7.0) == 7 and type(parsed(7.0)) is int
+    assert parsed({"value": 3.0}) == 3 and type(parsed({"value": 3.0})) is int
+    assert parsed({"readable": "?"}) is None and parsed({}) is None
+    m, w = one_warning(key, {"value": 2**63})
+    assert getattr(m, attr) is None
+    big = {"value": 2**63}
+    assert w == f"model 'm': {key} should be a non-negative integer, got {big!r}; using None"
+    for bad in ({"value": None}, {"value": -1}, {"value": 0.5}, {"value": -1.0}, -3, 2.5):
+        m, w = one_warning(key, bad)
+        assert getattr(m, attr) is None and f"{key} should be a non-negative integer" in w
+    m, _ = one_warning(key, {"value": float(2**63)})
+    assert getattr(m, attr) is None
+
+
+def test_max_tokens_counts():
+    def parsed(value):
+        return parse_model({"id": "m", "maxTokens": value}).max_tokens
+
+    assert parsed({"total": 0}) == 0 and parsed({"total": 2**63 - 1}) == 2**63 - 1
+    assert parsed(4096) == 4096 and parsed({"total": 512.0}) == 512
+    assert parsed({"total": None}) is None and parsed({}) is None and parsed({"input": 3}) is None
+    m, w = one_warning("maxTokens", {"total": -1})
+    assert m.max_tokens is None
+    assert (
+        w == "model 'm': maxTokens should be a non-negative integer, got {'total': -1}; using None"
+    )
+    m, w = one_warning("maxTokens", {"total": 2**63})
+    assert m.max_tokens is None
+
+
+def test_parameters():
+    def parsed(value):
+        return parse_model({"id": "m", "parameters": value}).parameters
+
+    assert parsed(1.5) == 1.5 and parsed(0.0) == 0.0 and parsed(-2.5) == -2.5
+    assert parsed(7) == 7.0 and type(parsed(7)) is float and parsed(0) == 0.0
+    assert parsed(None) is None
+    m, w = one_warning("parameters", float("-inf"))
+    assert m.parameters is None
+    assert w == "model 'm': parameters should be a finite number, got -inf; using None"
+    m, w = one_warning("parameters", 10**400)
+    assert m.parameters is None and w.startswith("model 'm': parameters should be a finite number")
+    m, w = one_warning("parameters", False)
+    assert m.parameters is None and w.endswith("got False; using None")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-14T18:49:11z", datetime(2024, 5, 14, 18, 49, 11, tzinfo=timezone.utc)),
+        ("2024-05-14T18:49:11Z", datetime(2024, 5, 14, 18, 49, 11, tzinfo=timezone.utc)),
+        (
+            {"value": "2024-05-14T21:49:11+03:00"},
+            datetime(2024, 5, 14, 18, 49, 11, tzinfo=timezone.utc),
+        ),
+        (
+            {"value": "2024-05-14T18:49:11.5-01:00"},
+            datetime(2024, 5, 14, 19, 49, 11, 500000, timezone.utc),
+        ),
+    ],
+)
+def test_created_forms(value, expected):
+    warnings: list[str] = []
+    for _ in range(2):  # the second parse of a timestamp is served from the cache: same answer
+        m = parse_model({"id": "m", "created": value}, warnings)
+        assert m.created == expected and m.created.tzinfo is timezone.utc
+    assert warnings == []
+
+
+@pytest.mark.parametrize("value", ["", {"value": ""}, "nonsense", {"value": None}, {}, [], 1.5])
+def test_created_unusable_warns(value):
+    m, w = one_warning("created", value)
+    assert m.created is None
+    assert w == f"model 'm': created should be an ISO-8601 timestamp, got {value!r}; using None"
+
+
+def test_created_cache_stays_bounded_and_correct():
+    """Thousands of distinct timestamps (more than the cache holds) all parse correctly."""
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    stamps = [start + timedelta(seconds=i) for i in range(5000)]
+    body = [{"id": str(i), "created": {"value": s.isoformat()}} for i, s in enumerate(stamps)]
+    for _ in range(2):
+        models, warnings = parse_snapshot(body)
+        assert warnings == [] and [m.created for m in models] == stamps
+
+
+def test_long_values_are_shortened_in_warnings():
+    _, w = one_warning("name", ["x" * 100])
+    shown = w.split("got ", 1)[1].removesuffix("; using None")
+    assert shown == repr(["x" * 100])[:39] + "…" and len(shown) == 40
+    _, w = one_warning("name", 10**39)  # 40 characters: shown whole
+    assert w.endswith(f"got {10**39}; using None")
+    _, w = one_warning("unique", 10**40)  # 41 characters: cut to 39 and an ellipsis
+    assert w.endswith(f"got {str(10**40)[:39]}…; using None")
+
+
+def test_skip_warnings_name_the_entry():
+    warnings: list[str] = []
+    assert parse_model(3, warnings) is None
+    assert parse_model({"id": 5, "name": "Llama"}, warnings) is None
+    assert parse_model({"name": 5}, warnings) is None
+    assert parse_model({"id": ""}, warnings) is None
+    assert warnings == [
+        "skipped an entry that is not an object: 3",
+        "skipped a model without a string id (name 'Llama'): id=5",
+        "skipped a model without a string id: id=None",
+        "skipped a model without a string id: id=''",
+    ]
+    assert parse_model(3) is None and parse_model({"id": 3}) is None  # no list: still no raise
+
+
+def test_without_a_warning_list_bad_fields_are_still_none():
+    m = parse_model({"id": "m", "name": 1, "cloud": "x", "bytes": -1, "parameters": "p"})
+    assert (m.name, m.cloud, m.bytes, m.parameters) == (None, None, None, None)
+    m = parse_model({"id": "m", "created": "bad", "maxTokens": "many", "ram": {"value": "1"}})
+    assert (m.created, m.max_tokens, m.ram) == (None, None, None)
+
+
+def test_a_mapping_that_is_a_dict_subclass_is_copied_to_a_plain_dict():
+    from collections import OrderedDict
+
+    entry = OrderedDict(id="m", name="n")
+    m = parse_model(entry)
+    assert m.name == "n" and type(m.raw) is dict and m.raw == {"id": "m", "name": "n"}
+
+
+def test_usable_and_repr():
+    assert Model("a", cloud=True).usable and Model("a", downloaded=True).usable
+    assert not Model("a").usable and not Model("a", cloud=False, downloaded=False).usable
+    assert Model("a", downloaded=True).usable is True and Model("a").usable is False
+    assert repr(Model("a", name="N", unique="u", loaded=True)) == (
+        "Model(id='a', name='N', unique='u', state='loaded')"
+    )
+
+
+def test_from_wire_raises_the_skip_warning():
+    with pytest.raises(ValueError) as info:
+        Model.from_wire([])
+    assert str(info.value) == "skipped an entry that is not an object: []"
+    with pytest.raises(ValueError) as info:
+        Model.from_wire({"id": None})
+    assert str(info.value) == "skipped a model without a string id: id=None"
+
+
+def test_snapshot_shape_warnings_are_exact():
+    assert parse_snapshot({"iterable": None})[1] == ["snapshot has no 'iterable' list (got None)"]
+    assert parse_snapshot({})[1] == ["snapshot has no 'iterable' list (got None)"]
+    assert parse_snapshot(7)[1] == ["snapshot is not an object: 7"]
+    assert parse_snapshot({"iterable": []}) == ([], [])
+    _, warnings = parse_snapshot([{"id": "d"}, {"id": "d"}, {"id": "d"}])
+    assert warnings == ["model id 'd' appears more than once; kept every copy"] * 2
+
+
+def test_snapshot_logs_each_warning_and_one_summary(caplog):
+    body = [1, 2, 3, 4, {"id": "ok"}]
+    with caplog.at_level(logging.DEBUG, logger="pieces_widgets"):
+        models, warnings = parse_snapshot(body)
+    assert [m.id for m in models] == ["ok"] and len(warnings) == 4
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert debug == [f"snapshot: {w}" for w in warnings]
+    (summary,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert summary == (
+        "4 problem(s) in the model snapshot, the rest is fine: "
+        "skipped an entry that is not an object: 1; skipped an entry that is not an object: 2; "
+        "skipped an entry that is not an object: 3 (and 1 more)"
+    )
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="pieces_widgets"):
+        parse_snapshot([1, 2, 3])
+    (summary,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert summary.endswith("not an object: 3")
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="pieces_widgets"):
+        parse_snapshot([{"id": "fine"}])
+    assert caplog.records == []
+
+
+def test_reuse_only_for_equal_entries_with_a_known_id():
+    first, _ = parse_snapshot([{"id": "a", "name": "A"}, {"id": "b"}])
+    previous = {m.id: m for m in first}
+    body = [
+        {"id": "b"},
+        {"id": "a", "name": "A2"},
+        {"id": "c"},
+        {"id": 3},
+        "junk",
+        {"id": "a", "name": "A"},
+    ]
+    models, warnings = parse_snapshot(body, previous)
+    assert [m.id for m in models] == ["b", "a", "c", "a"]
+    assert models[0] is previous["b"]
+    assert models[1] is not previous["a"] and models[1].name == "A2"
+    assert models[3] is previous["a"]
+    assert warnings == [
+        "skipped a model without a string id: id=3",
+        "skipped an entry that is not an object: 'junk'",
+        "model id 'a' appears more than once; kept every copy",
+    ]
+    again, _ = parse_snapshot(body, {})  # an empty mapping: everything parsed afresh
+    assert [m.id for m in again] == ["b", "a", "c", "a"] and again[0] is not previous["b"]
+
+
+def test_reuse_survives_absurdly_deep_entries():
+    def deep(n):
+        v: list = []
+        for _ in range(n):
+            v = [v]
+        return v
+
+    old, _ = parse_snapshot([{"id": "x", "extra": deep(100_000)}])
+    models, warnings = parse_snapshot([{"id": "x", "extra": deep(100_000)}], {"x": old[0]})
+    assert warnings == [] and len(models) == 1
+    assert models[0] is not old[0] and models[0].id == "x"
+
+
+# ----------------------------------------------------------------- the fast path's contract
+# `_fast_model` must take every well-formed entry (else the speed it exists for is lost) and
+# give up on anything that needs a decision (else a warning or a conversion would be skipped).
+
+FULL = {
+    "id": "f",
+    "name": "N",
+    "unique": "u",
+    "cloud": False,
+    "downloaded": True,
+    "downloading": False,
+    "loaded": True,
+    "custom": False,
+    "cpu": True,
+    "denied": False,
+    "foundation": "F",
+    "provider": "P",
+    "type": "T",
+    "usage": "U",
+    "version": "1",
+    "description": "d",
+    "quantization": "q",
+    "created": {"value": "2024-05-14T18:49:11Z"},
+    "bytes": {"value": 10},
+    "ram": {"value": 2**63 - 1},
+    "maxTokens": {"total": 0},
+    "parameters": 1.5,
+}
+
+
+def fast_variants():
+    yield FULL
+    for key in FULL:
+        if key != "id":
+            yield {k: v for k, v in FULL.items() if k != key}
+            yield {**FULL, key: None}
+    for flag in FLAG_FIELDS:
+        yield {**FULL, flag: not FULL[flag]}
+
+
+def test_fast_path_takes_every_well_formed_entry():
+    for entry in fast_variants():
+        m = _fast_model(entry)
+        assert m is not None, entry
+        assert m == _tolerant_model(entry, None) and m.raw is entry
+        assert parse_model(entry) == m
+
+
+NEAR_MISSES = [
+    ("id", ""),
+    ("id", 5),
+    *[(key, 5) for key in STRING_FIELDS],
+    *[(key, 1) for key in FLAG_FIELDS],
+    *[(key, "true") for key in FLAG_FIELDS],
+    ("created", "2024-05-14T18:49:11Z"),
+    ("created", {"value": 5}),
+    ("created", {"value": "soon"}),
+    ("created", {}),
+    *[(key, 5) for key in ("bytes", "ram")],
+    *[(key, {"value": v}) for key in ("bytes", "ram") for v in (-1, 2**63, 1.0, "1", None)],
+    ("maxTokens", 5),
+    *[("maxTokens", {"total": v}) for v in (-1, 2**63, 1.0, "1", None)],
+    ("parameters", 1),
+    ("parameters", float("inf")),
+    ("parameters", float("nan")),
+    ("parameters", "1.5"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), NEAR_MISSES)
+def test_fast_path_gives_up_on_values_that_need_a_decision(key, value):
+    entry = {**FULL, key: value}
+    assert _fast_model(entry) is None
+    warnings: list[str] = []
+    assert parse_model(entry, warnings) == _tolerant_model(entry, warnings.append)

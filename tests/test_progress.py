@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pieces_widgets.progress import (
@@ -248,3 +250,195 @@ def test_progress_dict_and_str():
 )
 def test_format_bytes(n, text):
     assert format_bytes(n) == text
+
+
+# ----------------------------------------------------------------- exact maths and boundaries
+# Times and percentages below are exact in binary floating point, so results are compared
+# exactly (or to 1e-12): a 1 % error in the maths must fail.
+
+
+def at(t: float = 0.0, **kw):
+    """A tracker created at time `t` on a clock that stays there unless told."""
+    clock = FakeClock(t)
+    return ProgressTracker("m", kw.pop("total", 1000), clock=clock, now=t, **kw), clock
+
+
+def test_speed_and_eta_are_exact():
+    t, _ = at(min_span=0.5)
+    t.update(frame(percentage=10), now=0.0)
+    p = t.update(frame(percentage=30), now=2.0)  # 20 % in 2 s: 10 %/s of 1,000 bytes
+    assert p.speed == pytest.approx(100.0, rel=1e-12)
+    assert p.eta == pytest.approx(7.0, rel=1e-12)
+    assert p.bytes_done == 300 and p.percentage == 30.0
+
+
+def test_slow_downloads_still_get_an_eta():
+    t, _ = at(min_span=0.5)
+    t.update(frame(percentage=50), now=0.0)
+    p = t.update(frame(percentage=51), now=2.0)  # 0.5 %/s
+    assert p.eta == pytest.approx(98.0, rel=1e-12)
+    assert p.speed == pytest.approx(5.0, rel=1e-12)
+
+
+def test_min_span_is_inclusive():
+    t, _ = at()  # default min_span 0.2
+    t.update(frame(percentage=10), now=0.0)
+    assert t.update(frame(percentage=20), now=0.125).speed is None
+    assert t.tick(now=0.2).speed == pytest.approx(500.0, rel=1e-9)
+    t, _ = at(min_span=0.5)
+    t.update(frame(percentage=10), now=0.0)
+    assert t.update(frame(percentage=20), now=0.25).speed is None
+    assert t.tick(now=0.5).speed == pytest.approx(200.0, rel=1e-12)
+
+
+def test_window_default_and_its_edge():
+    """Samples older than the window (5 s by default) stop counting, at the edge included."""
+    t, _ = at()
+    t.update(frame(percentage=0), now=0.0)
+    t.update(frame(percentage=10), now=1.0)
+    t.update(frame(percentage=20), now=2.0)
+    # at 6 s the sample of 1 s is exactly at the horizon: the one of 0 s is dropped
+    assert t.tick(now=6.0).speed == pytest.approx((20 - 10) / 5.0 * 10, rel=1e-12)
+    t, _ = at(window=10.0)
+    t.update(frame(percentage=0), now=0.0)
+    t.update(frame(percentage=10), now=1.0)
+    t.update(frame(percentage=20), now=2.0)
+    assert t.tick(now=6.0).speed == pytest.approx(20 / 6.0 * 10, rel=1e-12)
+
+
+def test_infinite_eta_is_none():
+    t, _ = at(window=1e308, min_span=0.5)
+    t.update(frame(percentage=50.0), now=0.0)
+    t.update(frame(percentage=math.nextafter(50.0, 100.0)), now=1.0)
+    p = t.tick(now=1e300)  # a rate so small that the time left overflows
+    assert p.eta is None and p.speed is not None and p.speed >= 0
+
+
+def test_default_stall_after_is_ten_seconds():
+    t, _ = at()
+    t.update(frame(percentage=5), now=0.0)
+    assert not t.tick(now=9.5).stalled
+    assert t.tick(now=10.0).stalled
+
+
+def test_zero_and_fractional_percentages_are_kept_as_sent():
+    t, _ = at()
+    assert t.update(frame(percentage=0), now=0.0).percentage == 0.0
+    assert t.update(frame(percentage=0.5), now=1.0).percentage == 0.5
+    assert t.update(frame(percentage=100.0), now=2.0).percentage == 100.0
+    t, _ = at()
+    assert t.update(frame(percentage=150.0), now=0.0).percentage == 100.0
+    t, _ = at()
+    assert t.update(frame(percentage=-0.5), now=0.0).percentage == 0.0
+    t, _ = at()
+    assert t.update(frame(percentage=101), now=0.0).percentage == 100.0
+
+
+def test_a_start_status_mid_download_does_not_restart_it():
+    t, _ = at()
+    t.update(frame("IN-PROGRESS", 40), now=0.0)
+    p = t.update(frame("INITIALIZED"), now=1.0)
+    assert p.percentage == 40 and p.status == "INITIALIZED"
+    t.update(frame("FAILED"), now=2.0)
+    assert t.update(frame("IN_PROGRESS", 3), now=3.0).percentage == 3  # restarted
+    t.update(frame("COMPLETED"), now=4.0)
+    assert t.update(frame("PAUSED"), now=5.0).percentage == 100  # not a start: kept
+
+
+def test_lowercase_completed_is_complete():
+    t, _ = at()
+    t.update(frame(percentage=20), now=0.0)
+    p = t.update({"status": "completed"}, now=1.0)
+    assert p.percentage == 100.0 and p.completed and p.terminal and p.eta == 0.0
+
+
+def test_explicit_now_wins_over_the_clock():
+    t, clock = at(stall_after=5.0)  # the clock stays at 0
+    t.update(frame(percentage=10), now=50.0)
+    assert t.tick(now=54.0).stalled is False
+    assert t.tick(now=55.0).stalled is True
+    clock.t = 60.0
+    assert t.tick().stalled is True  # no `now`: the clock
+
+
+def test_finish_passes_its_time_on():
+    t, _ = at(stall_after=5.0)
+    t.finish("PAUSED", now=10.0)
+    assert t.tick(now=12.0).stalled is False and t.tick(now=15.0).stalled is True
+
+
+def test_stall_clock_starts_at_the_first_call_when_not_given():
+    clock = FakeClock(0.0)
+    t = ProgressTracker("m", 1000, 10.0, clock=clock)  # no `now`: starts when first used
+    clock.t = 100.0
+    assert t.update("not a frame").stalled is False  # the first call starts the clock
+    clock.t = 110.0
+    assert t.tick().stalled is True
+    clock = FakeClock(0.0)
+    t = ProgressTracker("m", 1000, 10.0, clock=clock)
+    clock.t = 100.0
+    assert t.tick().stalled is False
+    clock.t = 109.0
+    assert t.tick().stalled is False
+    clock.t = 110.0
+    assert t.tick().stalled is True
+
+
+def test_last_is_the_latest_report_or_a_fresh_one():
+    t, _ = at()
+    first = t.last
+    assert isinstance(first, DownloadProgress) and first.status == "UNKNOWN"
+    assert first.percentage == 0.0 and first.bytes_done == 0 and first.bytes_total == 1000
+    p = t.update(frame(percentage=25), now=1.0)
+    assert t.last is p and t.last.percentage == 25
+
+
+@pytest.mark.parametrize(
+    ("total", "kept"), [(1, 1), (0, None), (-5, None), (2.5, None), (None, None)]
+)
+def test_only_positive_integer_sizes_are_kept(total, kept):
+    assert ProgressTracker("m", total).bytes_total == kept
+    t = ProgressTracker("m", 10)
+    t.set_total(total)
+    assert t.bytes_total == (kept if kept is not None else 10)
+
+
+@pytest.mark.parametrize(
+    ("eta", "text"),
+    [(59, "59s"), (59.4, "59s"), (60, "1m00s"), (125, "2m05s"), (3599, "59m59s"),
+     (3600, "1h00m"), (3661, "1h01m"), (7322, "2h02m"), (86399, "23h59m")],
+)  # fmt: skip
+def test_eta_text(eta, text):
+    p = DownloadProgress("m", "IN-PROGRESS", 50.0, None, None, None, eta, False, False)
+    assert str(p) == f"IN-PROGRESS 50% ETA {text}"
+
+
+def test_progress_text_parts():
+    p = DownloadProgress("m", "IN-PROGRESS", 42.4, 424, 1000, 10.0, 58.0, True, False)
+    done, total, speed = format_bytes(424), format_bytes(1000), format_bytes(10.0)
+    assert str(p) == f"IN-PROGRESS 42% {done}/{total} {speed}/s ETA 58s stalled"
+    p = DownloadProgress("m", "IN-PROGRESS", 42.0, None, None, None, None, False, False)
+    assert str(p) == "IN-PROGRESS 42%"
+    # over: no speed, no ETA
+    p = DownloadProgress("m", "COMPLETED", 100.0, 1000, 1000, 10.0, 0.0, False, True)
+    assert str(p) == f"COMPLETED 100% {total}/{total}"
+    p = DownloadProgress("m", "FAILED", 10.0, 100, 1000, None, 3.0, True, True)
+    assert str(p) == f"FAILED 10% {format_bytes(100)}/{total} stalled"
+    p = DownloadProgress("m", "IN-PROGRESS", 10.0, 100, 1000, None, 3.0, False, False)
+    assert str(p) == f"IN-PROGRESS 10% {format_bytes(100)}/{total} ETA 3s"
+
+
+def test_progress_dict_values():
+    p = DownloadProgress("m", "COMPLETED", 100.0, 5, 5, None, 0.0, False, True)
+    assert p.to_dict() == {
+        "model_id": "m",
+        "status": "COMPLETED",
+        "percentage": 100.0,
+        "bytes_done": 5,
+        "bytes_total": 5,
+        "speed": None,
+        "eta": 0.0,
+        "stalled": False,
+        "terminal": True,
+    }
+    assert p.completed and not DownloadProgress("m", "FAILED").completed
