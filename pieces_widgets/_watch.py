@@ -27,6 +27,7 @@ from .models import Model
 from .progress import DownloadProgress, ProgressTracker
 
 log = logging.getLogger("pieces_widgets")
+_current_task = asyncio.current_task
 
 
 class _Api(Protocol):  # what the watcher needs from AsyncPiecesClient
@@ -110,7 +111,7 @@ class DownloadWatcher:
                 if frame is None:
                     continue
                 self._failures = 0
-                self._last_frame = now = time.monotonic()
+                self._last_frame = now = self._active  # when _recv returned
                 progress = tracker.update(frame, now)
                 if progress.terminal:
                     with contextlib.suppress(PiecesError):  # reconcile; the frame stays the truth
@@ -203,7 +204,7 @@ class DownloadWatcher:
         receive waiting for that long it cancels it (websockets' recv is safe to cancel: the
         message stays queued), exactly what ``asyncio.timeout`` would do at every frame.
         """
-        self._task = asyncio.current_task()
+        self._task = _current_task()  # the consumer's (the sync twin uses one per item)
         if self._timer is None:
             self._active = time.monotonic()
             self._timer = asyncio.get_running_loop().call_later(self.poll_interval, self._wake)

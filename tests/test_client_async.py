@@ -170,3 +170,52 @@ def test_closed_client_refuses(emulator):
             await c.list_models()
 
     run(main())
+
+
+def test_every_endpoint_is_one_pure_builder():
+    """Same request for the same arguments, nothing sent; the delete pair is built once each."""
+    from pieces_widgets import _wire
+
+    delete = _wire.delete("a/b")
+    assert (delete.method, delete.path, delete.expect, delete.body) == (
+        "POST",
+        "/models/a%2Fb/delete",
+        "empty",
+        None,
+    )
+    assert delete.model_id == "a/b" and delete.finish is None and delete.headers is None
+    cache = _wire.delete_cache("a/b")
+    assert (cache.method, cache.path, cache.expect, cache.body) == (
+        "POST",
+        "/models/a%2Fb/delete/cache",
+        "json",
+        b"{}",
+    )
+    assert cache.model_id == "a/b" and cache.finish is not None and cache.finish({}, cache) is None
+    assert cache.headers == {"Content-Type": "application/json"}
+    for name, suffix in [
+        ("get", ""),
+        ("download", "/download"),
+        ("cancel_download", "/download/cancel"),
+        ("load", "/load"),
+        ("unload", "/unload"),
+    ]:
+        call = getattr(_wire, name)("..")
+        assert call == getattr(_wire, name)("..")
+        assert call.path == f"/model/%2E%2E{suffix}" and call.model_id == ".."
+    with pytest.raises(ValueError):
+        _wire.load("")
+    assert _wire.progress_path("x y") == "/model/x%20y/download/progress"
+
+
+def test_both_clients_share_the_base_settings(emulator):
+    async def main() -> tuple[Any, Any]:
+        async with AsyncPiecesClient(emulator.url, 3.0, headers={"X-Test": "1"}) as a:
+            return a._http.timeout, a._http.headers
+
+    a_timeout, a_headers = run(main())
+    with PiecesClient(emulator.url, 3.0, headers={"X-Test": "1"}) as s:
+        assert s._http.timeout == a_timeout
+        assert dict(s._http.headers) == dict(a_headers)
+        assert a_headers["X-Test"] == "1" and a_headers["User-Agent"].startswith("pieces-widgets")
+        assert not s._http.follow_redirects and not s._http.trust_env

@@ -3,16 +3,19 @@ stalls, restarts, and the "never wait forever on an idle socket" rule."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from pieces_widgets.client import PiecesClient
+from pieces_widgets._watch import _decode_frame
+from pieces_widgets.client import AsyncPiecesClient, PiecesClient
 from pieces_widgets.errors import ModelNotFound, PiecesUnavailable
 from pieces_widgets.models import Model
-from pieces_widgets.progress import DownloadProgress
+from pieces_widgets.progress import DownloadProgress, ProgressTracker
 
 
 @pytest.fixture
@@ -192,3 +195,88 @@ def test_rest_check_ends_a_watch_whose_terminal_frame_never_comes(emulator_facto
         elapsed = time.perf_counter() - start
     assert items[-1].terminal and items[-1].status == "COMPLETED"
     assert elapsed < 3.0, elapsed  # well before the stall ends
+
+
+# ----------------------------------------------------------------- the watcher's own machinery
+
+
+def test_fast_frames_with_a_short_poll_interval_never_look_idle(emulator_factory):
+    """One wake-up timer per poll_interval (not one per frame) must still see every frame."""
+    emu = emulator_factory(download_seconds=1.0)
+    with PiecesClient(emu.url) as c:
+        local = pick(c, "available")
+        items = list(c.watch_download(local.id, start=True, poll_interval=0.01, stall_after=None))
+    assert items[-1].status == "COMPLETED" and items[-1].percentage == 100
+    assert len(items) > 20 and not any(p.stalled for p in items)
+    assert_monotonic(items)
+
+
+def test_cancelling_the_consumer_is_not_mistaken_for_an_idle_wake_up(emulator_factory):
+    emu = emulator_factory(download_seconds=30.0)
+
+    async def main() -> str:
+        async with AsyncPiecesClient(emu.url) as c:
+            local = next(m for m in await c.list_models() if m.state == "available")
+            seen = asyncio.Event()
+
+            async def consume() -> None:
+                async for _ in c.watch_download(local.id, start=True, poll_interval=0.05):
+                    seen.set()
+
+            task = asyncio.create_task(consume())
+            await asyncio.wait_for(seen.wait(), 10)
+            await asyncio.sleep(0.2)  # several idle wake-ups may have fired meanwhile
+            task.cancel()
+            try:
+                await asyncio.wait_for(task, 5)
+            except asyncio.CancelledError:
+                return "cancelled"
+            return "finished"
+
+    assert asyncio.run(main()) == "cancelled"
+
+
+def test_a_progress_keeps_its_values_when_read_after_the_tracker_moved_on():
+    """Speed and ETA are derived when first read: the tracker's later frames must not leak in."""
+    clock = [100.0]
+    early, late = (ProgressTracker("m", 10**9, 10.0, clock=lambda: clock[0]) for _ in range(2))
+    read_at_once, read_later = [], []
+    for i in range(40):
+        frame = {"status": "IN-PROGRESS", "percentage": i * (1 + i % 3) / 4}
+        p = early.update(frame)
+        read_at_once.append((p.bytes_done, p.speed, p.eta, p.stalled))
+        read_later.append(late.update(frame))
+        clock[0] += 0.25 + (i % 5) / 10
+    assert [(p.bytes_done, p.speed, p.eta, p.stalled) for p in read_later] == read_at_once
+    assert read_later[-1] == early.last and hash(read_later[-1]) == hash(early.last)
+    with pytest.raises(AttributeError):
+        read_later[-1].speed = 0.0  # type: ignore[misc]
+    assert DownloadProgress(**read_later[-1].to_dict()) == read_later[-1]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        '{"status":"IN-PROGRESS","percentage":12.5}',
+        ' {"status": "COMPLETED"} \n',
+        b'{"status":"IN-PROGRESS","percentage":1}',
+        '{"a":1}{"b":2}',
+        '{"a":1} x',
+        "[1, 2]",
+        "12",
+        "",
+        "{",
+        b"\xff",
+        '{"percentage": NaN}',
+    ],
+)
+def test_frame_decoding_agrees_with_json_loads(message, caplog):
+    try:
+        expected = json.loads(message)
+    except ValueError:
+        expected = None
+    if not isinstance(expected, dict):
+        expected = None
+    got = _decode_frame(message, "m")
+    assert got == expected or (got is not None and json.dumps(got) == json.dumps(expected))
+    assert ("not a JSON object" in caplog.text) is (expected is None)
