@@ -113,13 +113,13 @@ class DownloadWatcher:
                 self._failures = 0
                 self._last_frame = now = self._active  # when _recv returned
                 progress = tracker.update(frame, now)
-                if progress.terminal:
+                if progress._terminal:
                     with contextlib.suppress(PiecesError):  # reconcile; the frame stays the truth
                         tracker.set_total((await api.get_model(model_id)).bytes)
                         progress = tracker.tick()
                     yield progress
                     return
-                self._stall_reported = progress.stalled
+                self._stall_reported = progress._stalled
                 yield progress
         finally:
             self._disarm()

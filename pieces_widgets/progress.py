@@ -28,6 +28,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from .units import format_bytes
@@ -104,12 +105,13 @@ class DownloadProgress:
         self._terminal = terminal
         self._lazy = False
 
-    model_id = property(lambda self: self._model_id, doc="The model's id.")
-    status = property(lambda self: self._status, doc="The status as the server wrote it.")
-    percentage = property(lambda self: self._percentage, doc="0-100, never going back.")
-    bytes_total = property(lambda self: self._bytes_total, doc="The model's size, or None.")
-    stalled = property(lambda self: self._stalled, doc="No change for `stall_after` seconds.")
-    terminal = property(lambda self: self._terminal, doc="The download is over.")
+    # read-only; attrgetter keeps a read as cheap as a plain attribute's
+    model_id = property(attrgetter("_model_id"), doc="The model's id.")
+    status = property(attrgetter("_status"), doc="The status as the server wrote it.")
+    percentage = property(attrgetter("_percentage"), doc="0-100, never going back.")
+    bytes_total = property(attrgetter("_bytes_total"), doc="The model's size, or None.")
+    stalled = property(attrgetter("_stalled"), doc="No change for `stall_after` seconds.")
+    terminal = property(attrgetter("_terminal"), doc="The download is over.")
     bytes_done = _read("_bytes_done", "Bytes downloaded (from the percentage), or None.")
     speed = _read("_speed", "Bytes/s over the tracker's window, or None.")
     eta = _read("_eta", "Seconds left, or None; 0 once completed.")
