@@ -14,10 +14,10 @@ import logging
 import time
 from typing import Any
 
+from ._loop import run_blocking
 from .client import AsyncPiecesClient
 from .discovery import adiscover
 from .errors import PiecesError, PiecesTimeout, PiecesUnavailable
-from .runner import run_blocking
 
 log = logging.getLogger("pieces_widgets")
 
