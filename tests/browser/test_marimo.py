@@ -141,3 +141,18 @@ def test_download_shows_live_progress_and_python_agrees(
     page.get_by_role("button", name="Ask Python").click()
     expect(view).to_contain_text(re.compile(r"Llama 3\.2 1B\s+downloaded"), timeout=30_000)
     expect(view).to_contain_text("asked 1 times")
+
+
+def test_the_python_twins_cell_awaits_a_download_in_marimo(marimo_app, marimo_emulator, page):
+    """An async marimo cell awaits the handles while the widget above keeps updating."""
+    emu = marimo_emulator
+    open_app(page, marimo_app, emu)
+    local = [m for m in emu.models() if not m["cloud"] and not m["downloaded"]]
+    smallest = min(local, key=lambda m: m["bytes"]["value"])
+    page.get_by_role("button", name="Download, load and unload the smallest model").click()
+    expect(row(page, smallest["id"]).locator('[role="progressbar"]')).to_be_visible(timeout=15_000)
+    out = page.locator("[id^='output-']").filter(has_text=re.compile(r"progress updates"))
+    expect(out).to_contain_text(re.compile(r"COMPLETED after \d+ progress updates"), timeout=30_000)
+    expect(out).to_contain_text("'state': 'loaded'")
+    expect(out).to_contain_text("loaded now: 0")
+    assert emu.model(smallest["id"])["downloaded"] is True
