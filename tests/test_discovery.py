@@ -394,3 +394,42 @@ def test_scan_passes_host_and_stops_at_the_first_answer(emulator):
     with pytest.raises(PiecesUnavailable) as info:
         discover(ports=[emulator.port], legacy=(), host="127.0.0.2")
     assert info.value.tried == [f"http://127.0.0.2:{emulator.port}"]
+
+
+def test_probe_replaces_non_ascii_in_the_request():
+    ok, srv = run_probe(b"HTTP/1.1 200 OK\r\n\r\n", "/caf\u00e9")
+    assert ok and srv.requests[0].startswith(b"HEAD /caf?/.well-known/health HTTP/1.1\r\n")
+
+
+def test_trailing_slashes_only_are_stripped():
+    assert normalize_url("http://h:1/apiX/") == "http://h:1/apiX"
+    assert normalize_url("http://h:1/a/b") == "http://h:1/a/b"
+
+
+def test_probe_without_a_port_uses_80():
+    srv = RawServer(b"HTTP/1.1 200 OK\r\n\r\n")
+
+    async def main() -> bool:
+        try:
+            server = await asyncio.start_server(srv.handle, "127.0.0.1", 80)
+        except OSError:
+            pytest.skip("port 80 is taken on this machine")
+        async with server:
+            return await probe("http://127.0.0.1", timeout=1.0)
+
+    assert asyncio.run(main()) is True
+    assert srv.requests[0].startswith(b"HEAD /.well-known/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+
+
+def test_a_found_server_ends_the_scan_without_waiting_for_slower_probes(emulator):
+    """Later candidates still probing are cancelled and cleaned up, not awaited or raised."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        start = time.perf_counter()
+        url = discover(ports=[emulator.port, silent.getsockname()[1]], legacy=(), timeout=5.0)
+        assert url == emulator.url
+        assert time.perf_counter() - start < 4.0
+    finally:
+        silent.close()
