@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import json
 import logging
 import pickle
+import sys
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
 import pytest
 
+from pieces_widgets import models as models_module
 from pieces_widgets.models import Model, _fast_model, _tolerant_model, parse_model, parse_snapshot
 
 # The emulator ships a byte-for-byte copy of shared/fixtures/models_snapshot.json.
@@ -597,3 +600,45 @@ def test_fast_path_gives_up_on_values_that_need_a_decision(key, value):
     assert _fast_model(entry) is None
     warnings: list[str] = []
     assert parse_model(entry, warnings) == _tolerant_model(entry, warnings.append)
+
+
+# ----------------------------------------------------------------- loads: json.loads, maybe faster
+
+ODD_BODIES = [
+    b'{"iterable": [{"id": "a", "bytes": {"value": 5}}]}',
+    '{"caf\u00e9": [1, 2.5, -0.0, null, true]}',
+    b"1e400",
+    b"NaN",
+    b'{"a": Infinity}',
+    b'{"a":1,"a":2}',
+    b"18446744073709551616",
+    b"[1, 2",
+    b"",
+    b"[" * 5000 + b"]" * 5000,
+]
+
+
+def decoded(fn, body):
+    try:
+        return "ok", json.dumps(fn(body))  # NaN and -0.0 survive the comparison as text
+    except (ValueError, RecursionError) as exc:
+        return "error", type(exc)
+
+
+@pytest.mark.parametrize("decoder", ["first use", "json only"])
+def test_loads_decodes_like_json_loads(decoder, monkeypatch):
+    monkeypatch.setattr(models_module, "_decode", ... if decoder == "first use" else None)
+    for body in ODD_BODIES:
+        assert decoded(models_module.loads, body) == decoded(json.loads, body), body[:20]
+    assert models_module._decode is not ...  # chosen once, on first use
+
+
+def test_msgspec_is_used_when_installed_and_optional(monkeypatch):
+    decode = models_module._msgspec_decoder()
+    if importlib.util.find_spec("msgspec") is None:
+        assert decode is None
+    else:
+        assert decode(b'{"a": [1]}') == {"a": [1]}
+    monkeypatch.setitem(sys.modules, "msgspec", None)  # an import that fails
+    monkeypatch.setitem(sys.modules, "msgspec.json", None)
+    assert models_module._msgspec_decoder() is None
