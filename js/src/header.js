@@ -75,8 +75,8 @@ export class Header {
     this.nodes = [head, toolbar, this.banner, this.connecting, this.notice];
   }
 
-  /** Badge, banner and connecting line. @param {string} conn @param {Record<string, any>} server @param {number} rowCount */
-  renderConnection(conn, server, rowCount) {
+  /** Badge and unreachable banner. @param {string} conn @param {Record<string, any>} server */
+  renderConnection(conn, server) {
     setAttr(this.connBadge, "data-connection", conn);
     setText(this.connLabel, conn === "connected" ? "Connected" : conn === "unreachable" ? "Unreachable" : conn === "connecting" ? "Connecting…" : conn);
     const url = str(server.url);
@@ -97,7 +97,6 @@ export class Header {
         ? server.retry_at * 1000
         : isNum(server.retry_in) && server.retry_in > 0 ? this.clock.now() + server.retry_in * 1000 : 0;
     }
-    this.renderConnecting(conn, rowCount);
     if (conn !== "connecting") this.setRefreshing(false);
   }
 

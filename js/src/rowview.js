@@ -20,6 +20,10 @@ const KNOWN_STATES = new Set(["cloud", "available", "downloading", "downloaded",
 const PLAIN = COLUMNS.filter((c) => c.text);
 /** Columns whose value moves to the name cell's meta line when folded away. */
 const FOLDED = COLUMNS.filter((c) => c.meta && foldLevel(c) > 0);
+/** One meta span per fold level, the most important (last to fold) first. */
+const FOLD_LEVELS = [...new Set(FOLDED.map(foldLevel))].sort((a, b) => b - a);
+/** Parts looked up by name in code but not named in the DOM (only cells and the meta line are). */
+const UNNAMED = new Set(["name-line", "name-text", "unique", "provider-text", "foundation", "state-text", "buttons", ...FOLD_LEVELS.map((l) => `fold-${l}`)]);
 
 /** @param {Row} row @param {string} id */
 export function displayName(row, id) {
@@ -37,7 +41,7 @@ export function rowParts(e) {
     const td = e("td", { class: c.cell || (c.numeric ? "pmm-num" : null), "data-slot": c.key, "data-fold": fold ? String(fold) : null });
     if (c.key === "name") {
       const meta = e("div", { class: "pmm-meta", "data-slot": "meta" });
-      for (const f of FOLDED) meta.appendChild(e("span", { "data-slot": `meta-${f.key}`, "data-fold": String(foldLevel(f)) }));
+      for (const level of FOLD_LEVELS) meta.appendChild(e("span", { "data-slot": `fold-${level}`, "data-fold": String(level) }));
       td.append(e("div", { class: "pmm-name-line", "data-slot": "name-line" }, e("span", { class: "pmm-name", "data-slot": "name-text" })),
         meta, e("div", { class: "pmm-sub pmm-mono", "data-slot": "unique" }));
     } else if (c.key === "provider") {
@@ -57,7 +61,18 @@ export function rowParts(e) {
     buttons.set(action, e("button", { type: "button", class: `pmm-btn pmm-btn--sm${variant ? ` pmm-btn--${variant}` : ""}`, "data-action": action }, label));
   }
   const pill = e("span", { class: "pmm-pill pmm-pill--custom", text: "custom", title: "A custom model (can be edited and deleted)" });
-  return { e, template, buttons, pill };
+  /** @type {[string, number[]][]} each slot's path of element-child indexes from the row */
+  const slotPaths = [];
+  for (const node of template.querySelectorAll("[data-slot]")) {
+    const path = [];
+    for (let n = /** @type {Element} */ (node); n !== template; n = /** @type {Element} */ (n.parentElement)) {
+      path.unshift([.../** @type {Element} */ (n.parentElement).children].indexOf(n));
+    }
+    const name = /** @type {string} */ (node.getAttribute("data-slot"));
+    slotPaths.push([name, path]);
+    if (UNNAMED.has(name)) node.removeAttribute("data-slot"); // less to clone per row
+  }
+  return { e, template, buttons, pill, slotPaths };
 }
 
 /** @typedef {ReturnType<typeof rowParts>} RowParts */
@@ -74,9 +89,17 @@ export class RowView {
     this.id = id;
     this.tr = /** @type {HTMLElement} */ (parts.template.cloneNode(true));
     this.tr.setAttribute("data-model-id", id);
+    // Slots by name, found along the template's paths (a selector query per row costs more).
     /** @type {Record<string, HTMLElement>} */
     const slots = {};
-    for (const node of this.tr.querySelectorAll("[data-slot]")) slots[/** @type {string} */ (node.getAttribute("data-slot"))] = /** @type {HTMLElement} */ (node);
+    for (const [name, path] of parts.slotPaths) {
+      let n = /** @type {Element} */ (this.tr);
+      for (const i of path) {
+        n = /** @type {Element} */ (n.firstElementChild);
+        for (let k = 0; k < i; k++) n = /** @type {Element} */ (n.nextElementSibling);
+      }
+      slots[name] = /** @type {HTMLElement} */ (n);
+    }
     this.slots = slots;
     /** @type {Row} */ this.row = /** @type {any} */ ({ id });
     /** last rendered values, by part */
@@ -91,6 +114,9 @@ export class RowView {
     /** @type {ReturnType<typeof buildProgress> | null} */ this.prog = null;
     this.actSig = "";
     this.progVisible = false;
+    /** @type {Record<string, string> | null} folded columns' texts, by column */
+    this.meta = null;
+    this.metaDirty = false;
   }
 
   get name() {
@@ -129,7 +155,7 @@ export class RowView {
       v.provider = provider;
       slots["provider-text"].textContent = provider || "—";
       setAttr(slots["provider-text"], "data-missing", provider ? null : "true");
-      if (slots["meta-provider"]) slots["meta-provider"].textContent = provider;
+      this.setMeta("provider", provider);
     }
     const foundation = str(row.foundation);
     if (v.foundation !== foundation) {
@@ -144,8 +170,27 @@ export class RowView {
       const cell = slots[col.key];
       cell.textContent = text;
       if (col.attr) setAttr(cell, col.attr, text || null);
-      const meta = slots[`meta-${col.key}`];
-      if (meta) meta.textContent = text && col.meta ? col.meta(text) : "";
+      if (col.meta) this.setMeta(col.key, text ? col.meta(text) : "");
+    }
+    if (this.metaDirty) this.renderMeta();
+  }
+
+  /** A folded column's text on the meta line (written by renderMeta). @param {string} key @param {string} text */
+  setMeta(key, text) {
+    if (!this.meta) this.meta = {};
+    if (this.meta[key] === text) return;
+    this.meta[key] = text;
+    this.metaDirty = true;
+  }
+
+  /** The meta line: per fold level, its columns' texts (spaces inside a value do not break). */
+  renderMeta() {
+    this.metaDirty = false;
+    const meta = /** @type {Record<string, string>} */ (this.meta);
+    for (const level of FOLD_LEVELS) {
+      const parts = [];
+      for (const c of FOLDED) if (foldLevel(c) === level && meta[c.key]) parts.push(meta[c.key].replace(/ /g, "\u00a0"));
+      setText(this.slots[`fold-${level}`], parts.join(" · "));
     }
   }
 

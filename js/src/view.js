@@ -240,7 +240,7 @@ export function createView(model, el, options = {}) {
 
   function onConnection() {
     const conn = str(model.get("connection")) || "connecting";
-    header.renderConnection(conn, dict(model.get("server")), catalog.rows.length);
+    header.renderConnection(conn, dict(model.get("server")));
     root.setAttribute("data-state", conn);
     renderCounts();
     tick();

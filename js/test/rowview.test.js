@@ -24,6 +24,7 @@ test("the template has one data-slot cell per column, in column order, then the 
   const parts = make();
   const cells = [...parts.template.children];
   assert.deepEqual(cells.map((td) => td.getAttribute("data-slot")), [...COLUMNS.map((c) => c.key), "actions"]);
+  assert.ok(parts.template.querySelector('.pmm-c-name [data-slot="meta"]'), "the meta line is named too");
   for (const td of cells) assert.equal(td.getAttribute("role"), "cell");
   // Folded columns carry their fold level; the rest none.
   for (const [i, c] of COLUMNS.entries()) assert.equal(cells[i].getAttribute("data-fold"), foldLevel(c) ? String(foldLevel(c)) : null, c.key);
@@ -65,16 +66,19 @@ test("update() writes cells by slot and the folded values on the meta line; unch
   assert.equal(s.cloud.getAttribute("data-where"), "local");
   assert.equal(s.max_tokens.textContent, "128K");
   assert.ok(view.tr.querySelector(".pmm-pill--custom"));
-  const meta = [...s.meta.children].map((n) => n.textContent);
-  assert.deepEqual(meta, ["META", "local", "4.69 GB", "6.44 GB RAM", "8B params", "q4_K_S", "128K context"]);
-  for (const span of s.meta.children) assert.ok(Number(span.getAttribute("data-fold")) > 0);
+  // One span per fold level, the last to fold first; spaces inside a value do not break.
+  const meta = [...s.meta.children].map((n) => [n.getAttribute("data-fold"), n.textContent.replace(/\u00a0/g, " ")]);
+  assert.deepEqual(meta, [["3", "local · 4.69 GB"], ["2", "META · 6.44 GB RAM · 8B params · q4_K_S · 128K context"]]);
+  assert.ok(!/ [^·]/.test(s.meta.children[1].textContent.replace(/ · /g, "")), "only the separators break");
   const before = s.bytes.firstChild;
   view.update({ ...r, name: "Renamed" });
   assert.equal(s.bytes.firstChild, before, "same text node: not rewritten");
   assert.equal(s["name-text"].textContent, "Renamed");
+  const metaNode = s["fold-2"].firstChild;
+  view.update({ ...r, name: "Renamed again" });
+  assert.equal(s["fold-2"].firstChild, metaNode, "meta line not rewritten when its values did not change");
   view.update({ ...r, ram: null, provider: null, custom: false });
-  assert.equal(s["meta-ram"].textContent, "");
-  assert.equal(s["meta-provider"].textContent, "");
+  assert.equal(s["fold-2"].textContent.replace(/\u00a0/g, " "), "8B params · q4_K_S · 128K context");
   assert.equal(s["provider-text"].textContent, "—");
   assert.equal(view.tr.querySelector(".pmm-pill--custom"), null);
 });

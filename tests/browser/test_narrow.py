@@ -13,6 +13,7 @@ import contextlib
 import functools
 import http.server
 import pathlib
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -52,7 +53,9 @@ MEASURE = """() => {
         inside: Object.fromEntries(Object.entries(cells).map(([k, c]) => [k, where(c)])),
         nameWidth: part('.pmm-name').getBoundingClientRect().width,
         buttons: [...tr.querySelectorAll('.pmm-actions button')].map(where),
-        meta: shown(meta) ? [...meta.children].filter(shown).map((s) => s.textContent) : null,
+        meta: shown(meta)
+          ? [...meta.children].filter(shown).map((s) => s.textContent.replace(/\u00a0/g, ' '))
+          : null,
         overflow: tr.scrollWidth - tr.clientWidth,
       };
     });
@@ -129,9 +132,9 @@ def check_narrow(m: dict[str, Any], width: int) -> None:
         assert not cols[key], f"{key} column still shown at {width}px"
     metas = {r["id"]: r["meta"] for r in m["rows"]}
     assert all(meta is not None for meta in metas.values()), metas
-    llama = next(r for r in m["rows"] if r["meta"] and "META" in r["meta"])
-    assert any(t.endswith(" RAM") for t in llama["meta"]), llama
-    assert any(t.endswith(" context") for t in llama["meta"]), llama
+    llama = next(r for r in m["rows"] if r["meta"] and "META" in " ".join(r["meta"]))
+    assert re.search(r"\d GB RAM", " · ".join(llama["meta"])), llama
+    assert re.search(r"\d+K context", " · ".join(llama["meta"])), llama
     # Toolbar and chips wrap instead of overflowing.
     assert m["toolbarLines"] >= 2, m["toolbarLines"]
 
@@ -144,11 +147,12 @@ def test_narrow_output_area(page: Page, site: str, artifacts: pathlib.Path, widt
     if width == 640:
         # Room for where and size: they stay as columns (not repeated on the meta line).
         assert cols["cloud"] and cols["bytes"], cols
-        assert not any(t.endswith(" GB") and "RAM" not in t for r in m["rows"] for t in r["meta"])
+        meta = " · ".join(t for r in m["rows"] for t in r["meta"])
+        assert not re.search(r"GB(?! RAM)|local|cloud", meta), meta
     else:
         assert not cols["cloud"] and not cols["bytes"], cols
         assert m["chipLines"] >= 2, "chips wrap at 420px"
-        assert any(t in ("local", "cloud") for r in m["rows"] for t in r["meta"])
+        assert all(re.match(r"(local|cloud)\b", r["meta"][0]) for r in m["rows"]), m["rows"]
     page.locator("#out").screenshot(path=str(artifacts / f"narrow-{width}.png"))
 
 
