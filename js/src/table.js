@@ -20,7 +20,7 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  * column they sort (the testability contract). `kind` picks the sort comparison (text:
  * case-insensitive, numeric-aware; number; bool; state). The rest drives the row view:
  * - `cell`: the td's classes; `numeric`: right-aligned, tabular figures;
- * - `widths`: grid track per container size [wide, <=1100px, <=760px, <=520px]; null folds the
+ * - `widths`: grid track per container size [wide, <=1100px, <=900px, <=520px]; null folds the
  *   column away at that size and below (its value then shows in the name cell's meta line);
  * - `text(raw)`: the cell text (columns with a custom renderer in rowview.js have none);
  *   `attr`: an attribute mirroring the text; `title(row)`: the exact-value tooltip;

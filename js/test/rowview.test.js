@@ -45,7 +45,7 @@ test("grid tracks per size come from the column table; name, state and actions n
   for (const key of ["name", "state"]) assert.equal(foldLevel(/** @type {any} */ (COLUMNS.find((c) => c.key === key))), 0, key);
   for (const key of ["provider", "quantization", "max_tokens", "parameters", "ram"]) {
     const col = /** @type {any} */ (COLUMNS.find((c) => c.key === key));
-    assert.ok(foldLevel(col) > 0 && foldLevel(col) <= 2, `${key} folds at 760 px`);
+    assert.ok(foldLevel(col) > 0 && foldLevel(col) <= 2, `${key} folds at 900 px`);
     assert.ok(col.meta, `${key} shows on the meta line when folded`);
   }
   // Once folded, a column stays folded at every narrower size.

@@ -122,7 +122,7 @@ test("shadow-root and iframe safe: no document-level queries, global styles or w
 test("narrow output areas fold by container width, not the window's", () => {
   const css = readFileSync(join(src, "widget.css"), "utf8");
   assert.match(css, /\.pieces-mm \{[^}]*container-type:\s*inline-size/);
-  assert.match(css, /@container \(max-width: 760px\)/);
+  assert.match(css, /@container \(max-width: 900px\)/);
   assert.match(css, /@container \(max-width: 520px\)/);
   assert.ok(!/@media[^{]*width/.test(css), "no viewport-width media queries");
 });

@@ -1,10 +1,11 @@
 """Narrow output areas (issue 12): a VS Code side panel, marimo's column, Colab split view, a phone.
 
 The built bundle renders js/harness.html (the real catalogue snapshot, downloads in progress, a
-busy row, a row error) in real Chromium with the output area 420 or 640 CSS px wide while the
-window stays 1,400 px wide: the layout must follow the widget's own width (container queries), not
-the window's. Nothing may need sideways scrolling; each row's name, state and actions stay in view;
-the folded columns' values show on the name cell's meta line; the toolbar wraps.
+busy row, a row error) in real Chromium with the output area 420, 640 or 880 CSS px wide (880: a
+JupyterLab notebook beside its side bar) while the window stays 1,400 px wide: the layout must
+follow the widget's own width (container queries), not the window's. Nothing may need sideways
+scrolling; each row's name, state and actions stay in view; the folded columns' values show on
+the name cell's meta line; the toolbar wraps.
 """
 
 from __future__ import annotations
@@ -136,15 +137,16 @@ def check_narrow(m: dict[str, Any], width: int) -> None:
     assert re.search(r"\d GB RAM", " · ".join(llama["meta"])), llama
     assert re.search(r"\d+K context", " · ".join(llama["meta"])), llama
     # Toolbar and chips wrap instead of overflowing.
-    assert m["toolbarLines"] >= 2, m["toolbarLines"]
+    if width <= 640:
+        assert m["toolbarLines"] >= 2, m["toolbarLines"]
 
 
-@pytest.mark.parametrize("width", [420, 640])
+@pytest.mark.parametrize("width", [420, 640, 880])
 def test_narrow_output_area(page: Page, site: str, artifacts: pathlib.Path, width: int) -> None:
     m = open_harness(page, site, width)
     check_narrow(m, width)
     cols = m["columns"]
-    if width == 640:
+    if width > 520:
         # Room for where and size: they stay as columns (not repeated on the meta line).
         assert cols["cloud"] and cols["bytes"], cols
         meta = " · ".join(t for r in m["rows"] for t in r["meta"])
