@@ -642,3 +642,38 @@ def test_msgspec_is_used_when_installed_and_optional(monkeypatch):
     monkeypatch.setitem(sys.modules, "msgspec", None)  # an import that fails
     monkeypatch.setitem(sys.modules, "msgspec.json", None)
     assert models_module._msgspec_decoder() is None
+
+
+def test_float_counts_of_zero_and_silent_empty_descriptors():
+    warnings: list[str] = []
+    m = parse_model(
+        {"id": "m", "bytes": {"value": 0.0}, "ram": 0.0, "maxTokens": {"total": 0.0}}, warnings
+    )
+    assert (m.bytes, m.ram, m.max_tokens) == (0, 0, 0) and type(m.bytes) is int
+    # declared-nullable maxTokens.total, and descriptors without a value: None, no warning
+    m = parse_model(
+        {"id": "m", "maxTokens": {"total": None}, "bytes": {}, "ram": {"readable": "?"}}, warnings
+    )
+    assert (m.bytes, m.ram, m.max_tokens) == (None, None, None)
+    m = parse_model({"id": "m", "maxTokens": {}}, warnings)
+    assert m.max_tokens is None and warnings == []
+    m = parse_model({"id": "m", "bytes": {"value": None}}, warnings)
+    assert m.bytes is None and warnings == [
+        "model 'm': bytes should be a non-negative integer, got {'value': None}; using None"
+    ]
+
+
+def test_repeated_timestamps_share_one_parse_and_the_cache_is_bounded():
+    from pieces_widgets import _fields
+
+    text = "2031-02-03T04:05:06.789Z"
+    a = parse_model({"id": "a", "created": {"value": text}}).created
+    b = parse_model({"id": "b", "created": text}).created
+    assert a == datetime(2031, 2, 3, 4, 5, 6, 789000, timezone.utc) and a is b
+    assert _fields._DT_CACHE[text] is a
+    assert parse_model({"id": "c", "created": "never"}).created is None
+    assert "never" not in _fields._DT_CACHE
+    start = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    for i in range(4100):
+        parse_model({"id": "x", "created": (start + timedelta(minutes=i)).isoformat()})
+        assert len(_fields._DT_CACHE) <= 4096

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import pytest
 
@@ -442,3 +443,37 @@ def test_progress_dict_values():
         "terminal": True,
     }
     assert p.completed and not DownloadProgress("m", "FAILED").completed
+
+
+def test_eta_minutes_past_the_hour():
+    p = DownloadProgress("m", "IN-PROGRESS", 1.0, None, None, None, 7140.0, False, False)
+    assert str(p) == "IN-PROGRESS 1% ETA 1h59m"
+
+
+def test_percentages_just_over_100_are_clamped():
+    t, _ = at()
+    assert t.update(frame(percentage=100.5), now=0.0).percentage == 100.0
+
+
+def test_progress_defaults_equality_hash_repr_and_pickle():
+    p = DownloadProgress("m", "UNKNOWN")
+    assert p.percentage == 0.0 and (p.bytes_done, p.bytes_total, p.speed, p.eta) == (None,) * 4
+    assert p.stalled is False and p.terminal is False
+    q = DownloadProgress("m", "UNKNOWN", 0.0, None, None, None, None, False, False)
+    assert p == q and hash(p) == hash(q) and p != DownloadProgress("m", "FAILED")
+    assert p != DownloadProgress("m", "UNKNOWN", 1.0) and (p == "m") is False
+    assert repr(DownloadProgress("m", "X", 5.0, 1, 20, 2.0, 3.0, True, False)) == (
+        "DownloadProgress(model_id='m', status='X', percentage=5.0, bytes_done=1, "
+        "bytes_total=20, speed=2.0, eta=3.0, stalled=True, terminal=False)"
+    )
+    r = DownloadProgress("m", "X", 5.0, 1, 20, 2.0, 3.0, True, False)
+    assert pickle.loads(pickle.dumps(r)) == r
+
+
+def test_a_tracker_report_equals_its_plain_twin():
+    t, _ = at(min_span=0.5)
+    t.update(frame(percentage=10), now=0.0)
+    p = t.update(frame(percentage=30), now=2.0)
+    twin = DownloadProgress("m", "IN-PROGRESS", 30.0, 300, 1000, p.speed, p.eta, False, False)
+    assert p == twin and hash(p) == hash(twin) and repr(p) == repr(twin)
+    assert pickle.loads(pickle.dumps(p)) == twin
