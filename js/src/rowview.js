@@ -169,7 +169,7 @@ export class RowView {
       const text = /** @type {(raw: any) => string} */ (col.text)(raw);
       const cell = slots[col.key];
       cell.textContent = text;
-      if (col.attr) setAttr(cell, col.attr, text || null);
+      if (col.attr) setAttr(cell, "data-value", text || null);
       if (col.meta) this.setMeta(col.key, text ? col.meta(text) : "");
     }
     if (this.metaDirty) this.renderMeta();

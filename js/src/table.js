@@ -23,10 +23,10 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  * - `widths`: grid track per container size [wide, <=1100px, <=900px, <=520px]; null folds the
  *   column away at that size and below (its value then shows in the name cell's meta line);
  * - `text(raw)`: the cell text (columns with a custom renderer in rowview.js have none);
- *   `attr`: an attribute mirroring the text; `title(row)`: the exact-value tooltip;
+ *   `attr`: mirror the text in the cell's `data-value` (a literal name: server data never names attributes); `title(row)`: the exact-value tooltip;
  *   `meta(text)`: how the value reads on the meta line when the column is folded.
  * @type {{key: string, label: string, kind: string, numeric?: boolean, cell?: string,
- *   widths: (string | null)[], text?: (raw: any) => string, attr?: string,
+ *   widths: (string | null)[], text?: (raw: any) => string, attr?: boolean,
  *   title?: (row: Row) => string, meta?: (text: string) => string}[]}
  */
 export const COLUMNS = [
@@ -34,7 +34,7 @@ export const COLUMNS = [
   { key: "provider", label: "Provider", kind: "text", cell: "pmm-c-provider", widths: ["112px", "96px", null, null], meta: (t) => t },
   {
     key: "cloud", label: "Where", kind: "bool", cell: "pmm-c-where", widths: ["60px", "52px", "52px", null],
-    text: (v) => (v === null || v === undefined ? "" : v ? "cloud" : "local"), attr: "data-where", meta: (t) => t,
+    text: (v) => (v === null || v === undefined ? "" : v ? "cloud" : "local"), attr: true, meta: (t) => t,
   },
   { key: "state", label: "State", kind: "state", cell: "pmm-c-state", widths: ["156px", "136px", "136px", "134px"] },
   {

@@ -63,7 +63,7 @@ test("update() writes cells by slot and the folded values on the meta line; unch
   assert.equal(s["name-text"].textContent, "Llama 3 8B");
   assert.equal(s.unique.textContent, "llama3:8b");
   assert.equal(s.bytes.textContent, "4.69 GB");
-  assert.equal(s.cloud.getAttribute("data-where"), "local");
+  assert.equal(s.cloud.getAttribute("data-value"), "local");
   assert.equal(s.max_tokens.textContent, "128K");
   assert.ok(view.tr.querySelector(".pmm-pill--custom"));
   // One span per fold level, the last to fold first; spaces inside a value do not break.
