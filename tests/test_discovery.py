@@ -433,3 +433,20 @@ def test_a_found_server_ends_the_scan_without_waiting_for_slower_probes(emulator
         assert time.perf_counter() - start < 4.0
     finally:
         silent.close()
+
+
+def test_connect_timeout_reaches_the_probe_through_discover():
+    """A TLS handshake nobody answers lasts exactly `connect_timeout` (1.5 s here, 0.25 s by
+    default): the value given to `discover` is the one the probe waits."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        start = time.perf_counter()
+        with pytest.raises(PiecesUnavailable):
+            discover(url, connect_timeout=1.5, timeout=0.1)
+        elapsed = time.perf_counter() - start
+        assert 1.45 <= elapsed < 10.0, elapsed
+    finally:
+        silent.close()

@@ -677,3 +677,10 @@ def test_repeated_timestamps_share_one_parse_and_the_cache_is_bounded():
     for i in range(4100):
         parse_model({"id": "x", "created": (start + timedelta(minutes=i)).isoformat()})
         assert len(_fields._DT_CACHE) <= 4096
+
+
+def test_snapshot_shape_warning_shows_what_came():
+    assert parse_snapshot({"iterable": 5})[1] == ["snapshot has no 'iterable' list (got 5)"]
+    assert parse_snapshot({"iterable": {"a": 1}})[1] == [
+        "snapshot has no 'iterable' list (got {'a': 1})"
+    ]
