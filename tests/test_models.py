@@ -563,6 +563,19 @@ def fast_variants():
             yield {**FULL, key: None}
     for flag in FLAG_FIELDS:
         yield {**FULL, flag: not FULL[flag]}
+    for key, inner in (("bytes", "value"), ("ram", "value"), ("maxTokens", "total")):
+        yield {**FULL, key: {inner: 0}}
+        yield {**FULL, key: {inner: 2**63 - 1}}
+
+
+def test_fast_path_parses_a_timestamp_it_has_not_seen():
+    from pieces_widgets import _fields
+
+    micro = 0
+    while (text := f"2019-07-08T09:10:11.{micro:06d}Z") in _fields._DT_CACHE:
+        micro += 1
+    m = _fast_model({"id": "t", "created": {"value": text}})
+    assert m is not None and m.created == datetime(2019, 7, 8, 9, 10, 11, micro, timezone.utc)
 
 
 def test_fast_path_takes_every_well_formed_entry():
