@@ -64,10 +64,10 @@ class TraitBatcher:
         await waiter
 
     def _schedule(self) -> None:
+        if self._timer is not None:  # a flush is pending (cheap check first: runs per frame)
+            return
         if not self._runner.in_loop_thread():
             self._runner.call_soon(self._schedule)
-            return
-        if self._timer is not None:
             return
         loop = self._runner.loop
         self._timer = loop.call_later(self._throttle.delay(loop.time()), self.flush)
