@@ -68,6 +68,8 @@ def test_startup_targets_the_import_users_write_and_says_where_time_goes():
     assert not mm.get("info") and mm["target"] == "<= +100 ms, pandas not imported"
     assert "pandas imported: no" in mm["method"]
     assert mm["spread"]["min"] <= mm["spread"]["median"] <= mm["spread"]["max"]
+    env = bench_startup.bytecode_env("/tmp/cache")  # compiled code for every package alike
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] == "/tmp/cache"
     groups = bench_startup.importtime("from pieces_widgets import ModelManager")
     assert any(k.startswith("pieces_widgets") for k in groups) and "pandas" not in groups
     assert "anywidget" not in groups  # only what `import anywidget` does not already load
