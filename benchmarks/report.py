@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,7 @@ def _across_runs(history: list[dict[str, Any]], figures: list[dict[str, Any]]) -
         ratios = sorted(x["ratio"] for x in seen if x.get("ratio") is not None)
         if not values:
             continue
-        mid = values[len(values) // 2]
+        mid = statistics.median(values)
         text = f"{fmt(values[0])} / {fmt(mid)} / {fmt(values[-1])} {f['unit']}"
         if ratios:
             text += (
