@@ -307,9 +307,14 @@ async def connect(base: str, model_id: str, timeout: float) -> Any:
     `PiecesUnavailable` wraps the original error as its ``__cause__`` (an OSError means the
     server is not there, so a discovered URL should be forgotten).
     """
+    return await connect_path(base, _wire.progress_path(model_id), timeout, model_id)
+
+
+async def connect_path(base: str, path: str, timeout: float, model_id: str | None = None) -> Any:
+    """Open the websocket at `path` (already encoded): a refused upgrade is `PiecesAPIError`
+    (`ModelNotFound` on 410 when `model_id` is given), no server `PiecesUnavailable`."""
     from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-    path = _wire.progress_path(model_id)
     url = "ws" + base[4:] + path  # http -> ws, https -> wss
     try:
         return await _no_redirect_connect()(
@@ -322,8 +327,9 @@ async def connect(base: str, model_id: str, timeout: float) -> Any:
     except InvalidStatus as e:
         status = e.response.status_code
         text = bytes(e.response.body or b"").decode("utf-8", "replace")
-        if status == 410:
+        if status == 410 and model_id is not None:
             raise ModelNotFound(model_id, text or "model was not found.", "WS", path) from None
         raise PiecesAPIError(status, text, "WS", path) from None
     except (OSError, asyncio.TimeoutError, InvalidHandshake) as e:
-        raise PiecesUnavailable([base], f"progress socket: {e or type(e).__name__}") from e
+        what = "progress socket" if model_id is not None else path
+        raise PiecesUnavailable([base], f"{what}: {e or type(e).__name__}") from e

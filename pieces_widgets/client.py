@@ -1,11 +1,12 @@
 """`AsyncPiecesClient` and `PiecesClient`: the Pieces OS model API over httpx and websockets.
 
 Two thin twins on one base (`_BaseClient`); each REST method is one line over a pure builder
-of `_wire`. The sync twin sends REST with ``httpx.Client``, not through an event loop (an async
-request driven from another thread costs ~2 ms more on a 1,000-model snapshot: most of the
-1.3x budget against a bare ``httpx.get``); its `watch_download` runs the async
-`_watch.DownloadWatcher` on the shared loop thread of `_loop`. `list_models` reuses unchanged
-`Model` objects of the previous snapshot (``reuse_models=False`` opts out).
+of `_wire` (device, usage, runtime and pushed changes: `_client_os` over `_wire_os`). The sync
+twin sends REST with ``httpx.Client``, not through an event loop (an async request driven from
+another thread costs ~2 ms more on a 1,000-model snapshot: most of the 1.3x budget against a
+bare ``httpx.get``); its `watch_download` runs the async `_watch.DownloadWatcher` on the shared
+loop thread of `_loop`. `list_models` reuses unchanged `Model` objects of the previous snapshot
+(``reuse_models=False`` opts out).
 """
 
 from __future__ import annotations
@@ -21,16 +22,23 @@ from typing import Any
 import httpx
 
 from . import _wire
+from ._client_os import AsyncOsApi, SyncOsApi
 from ._loop import LoopTasks
+from ._models_stream import ModelsChange, PiecesStreamUnsupported
 from ._watch import DownloadWatcher
-from ._watch import connect as _ws_connect
 from ._wire import ServerInfo, _Call
 from .discovery import _explicit, adiscover, discover
 from .errors import PiecesError, PiecesTimeout, PiecesUnavailable
 from .models import Model
 from .progress import DownloadProgress
 
-__all__ = ["AsyncPiecesClient", "PiecesClient", "ServerInfo"]
+__all__ = [
+    "AsyncPiecesClient",
+    "ModelsChange",
+    "PiecesClient",
+    "PiecesStreamUnsupported",
+    "ServerInfo",
+]
 
 log = logging.getLogger("pieces_widgets")
 
@@ -70,7 +78,7 @@ class _BaseClient:
         return (call.method, base + call.path), {"content": call.body, "headers": call.headers}
 
 
-class AsyncPiecesClient(_BaseClient):
+class AsyncPiecesClient(AsyncOsApi, _BaseClient):
     """Async client for the Pieces OS model API (the widget's engine; `async with` it).
 
     ``base_url=None`` means: ``PIECES_OS_URL`` if set, else discovery on first use (or on
@@ -121,13 +129,7 @@ class AsyncPiecesClient(_BaseClient):
         return _wire.interpret(call, response)
 
     async def _ws_connect(self, model_id: str) -> Any:
-        base = await self.resolve()
-        try:
-            return await _ws_connect(base, model_id, self.timeout)
-        except PiecesUnavailable as e:
-            if self._explicit is None and isinstance(e.__cause__, OSError):
-                self._base_url = None  # nothing listens there any more: rediscover
-            raise
+        return await self._ws_open(_wire.progress_path(model_id), model_id)
 
     # ----------------------------------------------------------------- API
 
@@ -232,7 +234,7 @@ class AsyncPiecesClient(_BaseClient):
             await stream.aclose()
 
 
-class PiecesClient(_BaseClient):
+class PiecesClient(SyncOsApi, _BaseClient):
     """Blocking twin of `AsyncPiecesClient` for scripts and notebook cells.
 
     Same methods, same returns, usable as ``with PiecesClient() as c:``. The constructor
