@@ -164,7 +164,8 @@ def test_report_and_crash_handling(tmp_path):
     assert "## Missed targets" in md and bench_main.WHY["fanout_cpu"][:40] in md
     assert "the benchmark crashed" in md
     # Every write appends the run to the history; the spread across runs comes from there.
-    load_sensitive = {**figures[0], "id": "kernel_rtt", "value": 9.0, "unit": "ms", "ratio": 1.1}
+    load_sensitive = {**figures[0], "id": "kernel_rtt", "value": 9.0, "unit": "ms", "ok": True}
+    load_sensitive["ratio"] = 1.1
     for value in (8.0, 12.0):
         bench_main.write([{**load_sensitive, "value": value}], timings, tmp_path, "t", ("0", "0"),
                          partial=True)  # fmt: skip
