@@ -78,3 +78,58 @@ export function syntheticRows(n, seed = 1) {
   }
   return rows;
 }
+
+const GB = 1e9;
+const fmtGB = (n) => `${(n / GB).toFixed(1)} GB`;
+
+/**
+ * Issue 11's figures as the Python side computes them (pieces_widgets/fit.py), roughly, for
+ * looking at the UI: each local row's fit on a machine of `total` bytes (usable = total x
+ * fraction), how often it was used, and the budget trait.
+ */
+export function withFit(rows, total = 16 * GB, fraction = 0.8) {
+  const usable = total * fraction;
+  const loaded = rows.filter((r) => r.loaded && !r.cloud);
+  const ramUsed = loaded.reduce((s, r) => s + (r.ram || 0), 0);
+  const free = usable - ramUsed;
+  const out = rows.map((r, i) => {
+    if (r.cloud) return { ...r, fit: null, fit_text: null, fit_unload: [], used: null };
+    const used = (i * 7) % 11;
+    if (r.ram == null) return { ...r, fit: "unknown", fit_text: "No RAM figure for this model: cannot tell whether it fits.", fit_unload: [], used };
+    if (r.loaded || r.ram <= free) return { ...r, fit: "fits", fit_text: `Needs ${fmtGB(r.ram)} of RAM; ${fmtGB(free)} of ${fmtGB(usable)} usable is free.`, fit_unload: [], used };
+    if (r.ram > usable) return { ...r, fit: "too-large", fit_text: `Needs ${fmtGB(r.ram)} of RAM; this machine can give a model at most ${fmtGB(usable)}.`, fit_unload: [], used };
+    const unload = [];
+    let room = free;
+    for (const m of [...loaded].sort((a, b) => (b.ram || 0) - (a.ram || 0))) {
+      if (room >= r.ram) break;
+      unload.push(m);
+      room += m.ram || 0;
+    }
+    return { ...r, fit: "unload", fit_text: `Needs ${fmtGB(r.ram)} of RAM; ${fmtGB(free)} is free: unload ${unload.map((m) => m.name).join(", ")} first.`, fit_unload: unload.map((m) => m.id), used };
+  });
+  const local = out.filter((r) => !r.cloud);
+  const onDisk = local.filter((r) => r.downloaded);
+  const budget = {
+    disk_used: onDisk.reduce((s, r) => s + (r.bytes || 0), 0), disk_models: onDisk.length, disk_unknown: onDisk.filter((r) => r.bytes == null).length,
+    disk_catalog: local.reduce((s, r) => s + (r.bytes || 0), 0),
+    ram_used: ramUsed, ram_models: loaded.length, ram_unknown: 0, usable, total, source: "server",
+    note: `Machine memory ${fmtGB(total)} (from Pieces OS); a model may use ${Math.round(fraction * 100)} % of it.`,
+  };
+  return { rows: out, budget };
+}
+
+/** The cleanup trait for a request to free `free` ("10 GB" or bytes), as cleanup.py plans it. */
+export function planCleanup(rows, free, seq) {
+  const m = /^\s*([\d.]+)\s*(k|m|g|t)?b?\s*$/i.exec(String(free));
+  const want = m ? Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[(m[2] || "").toLowerCase()] || Number(m[1]) : 0;
+  const cands = rows.filter((r) => !r.cloud && r.downloaded && !r.loaded && !r.downloading)
+    .sort((a, b) => (a.used || 0) - (b.used || 0) || (b.bytes || 0) - (a.bytes || 0));
+  const plan = [];
+  let freed = 0;
+  for (const r of cands) {
+    if (freed >= want) break;
+    freed += r.bytes || 0;
+    plan.push({ id: r.id, name: r.name, bytes: r.bytes, used: r.used, freed });
+  }
+  return { seq, free: want, rows: plan, total: freed, enough: freed >= want };
+}

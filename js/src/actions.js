@@ -20,7 +20,7 @@ export const CONFIRM_ACTIONS = new Set(["delete", "delete-cache"]);
  * Every action name the frontend sends as `{type: "action", action, ...}`: the contract with the
  * Python side (a Python test parses this literal, and sync.js refuses to send anything else).
  */
-export const WIRE_ACTIONS = ["refresh", "retry", "download", "cancel", "load", "unload", "delete", "delete-cache", "unload-all", "create", "update", "dismiss-error"];
+export const WIRE_ACTIONS = ["refresh", "retry", "download", "cancel", "load", "unload", "delete", "delete-cache", "unload-all", "create", "update", "dismiss-error", "install-runtime", "update-runtime", "plan-cleanup"];
 
 /** Button style of row actions that are not neutral. */
 export const ACTION_VARIANTS = { download: "accent", load: "accent", delete: "danger", "delete-cache": "danger" };

@@ -2,6 +2,7 @@
 // chips and sortable headers), instead of switch blocks. Row actions without an entry here go
 // to Python as they are (after an inline confirmation for the destructive ones).
 import { CONFIRM_ACTIONS } from "./actions.js";
+import { needsFitConfirm } from "./fit.js";
 import { dict, str } from "./state.js";
 
 /**
@@ -19,6 +20,7 @@ import { dict, str } from "./state.js";
  *   setFilter: (key: string) => void,
  *   setSort: (column: string) => void,
  *   clearFilters: () => void,
+ *   overview: ReturnType<typeof import("./overview.js").createOverview>,
  * }} Ctx
  * @typedef {import("./catalog.js").Entry} Entry
  */
@@ -39,6 +41,24 @@ const VIEW_COMMANDS = {
     c.header.hideNotice();
   },
   "clear-filters": (c) => c.clearFilters(),
+  bulk: (c, btn) => c.overview.askBulk(str(btn.getAttribute("data-bulk"))),
+  "bulk-confirm": (c) => c.overview.confirmBulk(),
+  "bulk-dismiss": (c) => c.overview.dismissBulk(),
+  "bulk-clear": (c) => c.overview.clear(),
+  runtime: (c) => c.overview.runtimeAction(),
+  "free-space": (c) => c.overview.showCleanup(),
+  "cleanup-plan": () => {}, // handled by the panel's submit event (Enter in the amount, or Plan)
+  "cleanup-close": (c) => c.overview.showCleanup(false),
+  "cleanup-pick"(c, btn) {
+    c.overview.cleanup.input.value = str(btn.getAttribute("data-free"));
+    c.overview.plan();
+  },
+  "cleanup-delete": (c) => c.overview.cleanup.askDelete(true),
+  "cleanup-confirm": (c) => c.overview.confirmCleanup(),
+  "cleanup-dismiss"(c) {
+    c.overview.cleanup.askDelete(false);
+    c.overview.cleanup.deleteBtn.focus();
+  },
 };
 
 /** @type {Record<string, (c: Ctx, btn: HTMLElement, entry: Entry) => void>} */
@@ -46,6 +66,12 @@ const ROW_COMMANDS = {
   confirm: (c, _btn, entry) => {
     const pending = takeConfirming(c, entry.id);
     if (pending) c.sync.send(pending, { id: entry.id });
+    c.renderActions(entry);
+  },
+  // A Download / Load that fits only after unloading: unload the row's fit_unload models first.
+  "confirm-unload": (c, _btn, entry) => {
+    const pending = takeConfirming(c, entry.id);
+    if (pending) c.sync.send(pending, { id: entry.id, unload_first: true });
     c.renderActions(entry);
   },
   "dismiss-confirm"(c, _btn, entry) {
@@ -97,15 +123,31 @@ export function dispatch(c, btn) {
   const entry = tr ? c.entry(/** @type {string} */ (tr.getAttribute("data-model-id"))) : undefined;
   if (!entry) return;
   if (Object.prototype.hasOwnProperty.call(ROW_COMMANDS, action)) return ROW_COMMANDS[action](c, btn, entry);
-  if (CONFIRM_ACTIONS.has(action)) return askConfirm(c, action, entry);
+  if (CONFIRM_ACTIONS.has(action) || needsFitConfirm(action, entry.row)) return askConfirm(c, action, entry);
   c.sync.send(action, { id: entry.id });
 }
 
-/** Escape: close the form when focus is in it, else call off a pending confirmation. @param {Ctx} c @param {KeyboardEvent} ev */
+/**
+ * Escape: close the form or the Free space panel when focus is in it, call off a bulk
+ * confirmation, else a pending row confirmation.
+ * @param {Ctx} c @param {KeyboardEvent} ev
+ */
 export function escape(c, ev) {
   if (c.form.owns(/** @type {Node} */ (ev.target))) {
     ev.preventDefault();
     c.form.close();
+    return;
+  }
+  const o = c.overview;
+  if (o.cleanup.open && o.cleanup.node.contains(/** @type {Node} */ (ev.target))) {
+    ev.preventDefault();
+    if (!o.cleanup.confirmBox.hidden) VIEW_COMMANDS["cleanup-dismiss"](c, /** @type {any} */ (null));
+    else o.showCleanup(false);
+    return;
+  }
+  if (o.bulkConfirming()) {
+    ev.preventDefault();
+    o.dismissBulk();
     return;
   }
   const pending = c.state.confirming;

@@ -1,5 +1,5 @@
 // Everything above the table: title and summary, the connection badge, "updated N s ago", the
-// toolbar (search, filter chips, Refresh / Unload all / Add model), the unreachable banner with
+// toolbar (search, filter chips, Refresh / Free space / Unload all / Add model), the unreachable banner with
 // its retry countdown, the "looking for Pieces OS" line and the notice banner.
 import { setAttr, setText } from "./dom.js";
 import { formatUpdated, isNum } from "./format.js";
@@ -47,12 +47,15 @@ export class Header {
     this.refreshBtn = e("button", { type: "button", class: "pmm-btn", "data-action": "refresh", title: "Reload the model list from Pieces OS" }, "Refresh");
     this.unloadAllBtn = e("button", { type: "button", class: "pmm-btn", "data-action": "unload-all", title: "Unload every loaded model from memory", disabled: true }, "Unload all");
     const addBtn = e("button", { type: "button", class: "pmm-btn pmm-btn--primary", "data-action": "add-model" }, "Add model");
+    this.freeBtn = e("button", { type: "button", class: "pmm-btn", "data-action": "free-space", "aria-expanded": "false", title: "Plan which downloaded models to delete to free some disk space" }, "Free space…");
+    /** where the view puts the runtime badge, beside the connection badge */
+    this.statusExtra = e("span", { class: "pmm-status-extra" });
 
     const head = e("div", { class: "pmm-head" },
       e("div", { class: "pmm-titles" }, e("span", { class: "pmm-title", text: "Pieces OS models" }), this.summary),
-      e("div", { class: "pmm-status" }, this.connBadge, this.updated));
+      e("div", { class: "pmm-status" }, this.connBadge, this.statusExtra, this.updated));
     const toolbar = e("div", { class: "pmm-toolbar" },
-      this.searchInput, chipGroup, e("span", { class: "pmm-spacer" }), this.refreshBtn, this.unloadAllBtn, addBtn);
+      this.searchInput, chipGroup, e("span", { class: "pmm-spacer" }), this.refreshBtn, this.freeBtn, this.unloadAllBtn, addBtn);
 
     this.bannerMessage = e("p", { class: "pmm-banner-message" });
     this.bannerTried = e("p", { class: "pmm-banner-tried" });
@@ -81,7 +84,9 @@ export class Header {
     setText(this.connLabel, conn === "connected" ? "Connected" : conn === "unreachable" ? "Unreachable" : conn === "connecting" ? "Connecting…" : conn);
     const url = str(server.url);
     setText(this.connUrl, conn === "connected" ? url : "");
-    setAttr(this.connBadge, "title", url ? `Pieces OS at ${url}` : null);
+    const stream = conn === "connected" ? str(server.stream_message) : "";
+    setAttr(this.connBadge, "title", [url ? `Pieces OS at ${url}` : "", stream].filter(Boolean).join("\n") || null);
+    setAttr(this.connBadge, "data-stream", conn === "connected" && server.stream ? str(server.stream) : null);
     setText(this.connVersion, conn === "connected" && server.version ? `v${str(server.version).replace(/^v/i, "")}` : "");
     this.connEmulated.hidden = !server.emulated;
     const unreachable = conn === "unreachable";

@@ -4,10 +4,10 @@
 // rendered, nothing else: row data, matching and sorting live in the catalogue (catalog.js),
 // windowing in the row list (rowlist.js). Server data reaches the DOM only as text and
 // attribute values.
-import { ACTION_LABELS, ACTION_VARIANTS, CANCELLABLE_BUSY, actionEnabled, busyLabel, confirmText } from "./actions.js";
+import { ACTION_LABELS, ACTION_VARIANTS, CANCELLABLE_BUSY, actionEnabled, busyLabel } from "./actions.js";
 import { activeElement, setAttr, setText } from "./dom.js";
-import { formatBytes, isNum } from "./format.js";
 import { isTerminal, progressView, stateText } from "./progress.js";
+import { buildBlocked, buildConfirm, buildError, buildProgress, fillConfirm } from "./rowparts.js";
 import { str } from "./state.js";
 import { COLUMNS, foldLevel } from "./table.js";
 
@@ -23,7 +23,7 @@ const FOLDED = COLUMNS.filter((c) => c.meta && foldLevel(c) > 0);
 /** One meta span per fold level, the most important (last to fold) first. */
 const FOLD_LEVELS = [...new Set(FOLDED.map(foldLevel))].sort((a, b) => b - a);
 /** Parts looked up by name in code but not named in the DOM (only cells and the meta line are). */
-const UNNAMED = new Set(["name-line", "name-text", "unique", "provider-text", "foundation", "state-text", "buttons", ...FOLD_LEVELS.map((l) => `fold-${l}`)]);
+const UNNAMED = new Set(["check", "name-line", "name-text", "unique", "provider-text", "foundation", "state-text", "buttons", ...FOLD_LEVELS.map((l) => `fold-${l}`)]);
 
 /** @param {Row} row @param {string} id */
 export function displayName(row, id) {
@@ -51,7 +51,9 @@ export function rowParts(e) {
     }
     return td;
   });
-  const template = e("tr", { class: "pmm-row", role: "row" }, ...cells,
+  const select = e("td", { class: "pmm-c-select", "data-slot": "select" },
+    e("input", { type: "checkbox", class: "pmm-check", "data-select": "true", "data-slot": "check" }));
+  const template = e("tr", { class: "pmm-row", role: "row" }, select, ...cells,
     e("td", { class: "pmm-c-actions", "data-slot": "actions" }, e("div", { class: "pmm-actions", "data-slot": "buttons" })));
   for (const td of template.children) td.setAttribute("role", "cell");
   /** @type {Map<string, Node>} */
@@ -78,8 +80,9 @@ export function rowParts(e) {
 /** @typedef {ReturnType<typeof rowParts>} RowParts */
 
 /**
- * What the actions cell shows, decided by the view from busy, errors and its own state.
- * @typedef {{acts: string[], busy: string, confirm: string, error: string}} ActionsCtx
+ * What the actions cell shows, decided by the view from busy, errors and its own state;
+ * `blocked`: why Download is unavailable now (the local runtime), "" when it is available.
+ * @typedef {{acts: string[], busy: string, confirm: string, error: string, blocked?: string}} ActionsCtx
  */
 
 export class RowView {
@@ -112,6 +115,7 @@ export class RowView {
     /** @type {ReturnType<typeof buildConfirm> | null} */ this.confirm = null;
     /** @type {ReturnType<typeof buildError> | null} */ this.error = null;
     /** @type {ReturnType<typeof buildProgress> | null} */ this.prog = null;
+    /** @type {HTMLElement | null} */ this.blockedEl = null;
     this.actSig = "";
     this.progVisible = false;
     /** @type {Record<string, string> | null} folded columns' texts, by column */
@@ -132,6 +136,7 @@ export class RowView {
       v.name = name;
       slots["name-text"].textContent = name;
       slots["name-text"].setAttribute("title", name);
+      slots.check.setAttribute("aria-label", `Select ${name}`);
     }
     const unique = str(row.unique);
     if (v.unique !== unique) {
@@ -163,7 +168,7 @@ export class RowView {
       slots.foundation.textContent = foundation;
     }
     for (const col of PLAIN) {
-      const raw = /** @type {any} */ (row)[col.key];
+      const raw = col.value ? col.value(row) : /** @type {any} */ (row)[col.key];
       if (col.key in v && v[col.key] === raw) continue;
       v[col.key] = raw;
       const text = /** @type {(raw: any) => string} */ (col.text)(raw);
@@ -173,6 +178,14 @@ export class RowView {
       if (col.meta) this.setMeta(col.key, text ? col.meta(text) : "");
     }
     if (this.metaDirty) this.renderMeta();
+  }
+
+  /** The row's checkbox (selection lives in the view's state, not here). @param {boolean} on */
+  renderSelected(on) {
+    if (this.v.selected === on) return;
+    this.v.selected = on;
+    /** @type {HTMLInputElement} */ (this.slots.check).checked = on;
+    setAttr(this.tr, "data-selected", on ? "true" : null);
   }
 
   /** A folded column's text on the meta line (written by renderMeta). @param {string} key @param {string} text */
@@ -254,10 +267,13 @@ export class RowView {
    * to the row's first usable button (or the cell), never to the page.
    * @param {ActionsCtx} ctx
    */
-  renderActions({ acts, busy, confirm, error }) {
+  renderActions({ acts, busy, confirm, error, blocked = "" }) {
     const showBusy = Boolean(busy) && !(CANCELLABLE_BUSY.has(busy) && this.progVisible);
     const name = this.name;
-    const sig = `${acts.join(",")}|${busy}|${showBusy}|${confirm}|${error}|${name}|${this.v.bytes}`;
+    const r = this.row;
+    const fitSig = confirm === "download" || confirm === "load" ? `${r.fit}|${r.fit_text}|${this.v.fit}` : "";
+    const block = acts.includes("download") && !r.cloud ? blocked : "";
+    const sig = `${acts.join(",")}|${busy}|${showBusy}|${confirm}|${error}|${name}|${this.v.bytes}|${fitSig}|${block}`;
     if (sig === this.actSig) return;
     this.actSig = sig;
     const e = this.parts.e;
@@ -283,7 +299,11 @@ export class RowView {
         this.buttons.set(action, btn);
       }
       setAttr(btn, "aria-label", `${/** @type {Record<string, string>} */ (ACTION_LABELS)[action] || action} ${name}`);
-      const disabled = !actionEnabled(action, busy || null);
+      const disabled = !actionEnabled(action, busy || null) || (action === "download" && Boolean(block));
+      if (action === "download") {
+        setAttr(btn, "title", block || null);
+        setAttr(btn, "aria-describedby", block && this.blockedEl ? this.blockedEl.id : null);
+      }
       if (/** @type {HTMLButtonElement} */ (btn).disabled !== disabled) {
         /** @type {HTMLButtonElement} */ (btn).disabled = disabled;
         if (disabled && btn === active) lostFocus = true;
@@ -301,6 +321,7 @@ export class RowView {
       this.busyEl = null;
     }
     setAttr(this.tr, "data-busy", busy || null);
+    this.renderBlocked(block);
     if (box.hidden !== Boolean(confirm)) box.hidden = Boolean(confirm);
 
     if (confirm) {
@@ -309,11 +330,7 @@ export class RowView {
         cell.insertBefore(this.confirm.box, box.nextSibling);
       }
       const c = this.confirm;
-      const size = isNum(this.row.bytes) ? formatBytes(this.row.bytes) : "";
-      setText(c.text, confirmText(confirm, this.row, size));
-      setAttr(c.box, "aria-label", confirm === "delete" ? "Confirm delete" : "Confirm delete cache");
-      setAttr(c.box, "data-confirm", confirm);
-      setAttr(c.yes, "aria-label", `Confirm: ${confirm === "delete" ? "delete" : "delete cache of"} ${name}`);
+      fillConfirm(c, confirm, r, name);
       if (lostFocus || cell.contains(active)) c.no.focus();
       lostFocus = false;
     } else if (this.confirm) {
@@ -345,32 +362,21 @@ export class RowView {
       }
     }
   }
-}
 
-/** The progress block of the state cell. @param {Make} e */
-function buildProgress(e) {
-  const fill = e("div", { class: "pmm-fill" });
-  const bar = e("div", { class: "pmm-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, fill);
-  const bytes = e("span", { class: "pmm-prog-bytes" });
-  const rate = e("span", { class: "pmm-prog-rate" });
-  const stalled = e("span", { class: "pmm-pill pmm-pill--stalled", text: "stalled", title: "No progress arrived for a while", hidden: true });
-  const wrap = e("div", { class: "pmm-prog" }, bar, e("div", { class: "pmm-prog-line" }, bytes), e("div", { class: "pmm-prog-line" }, rate, stalled));
-  return { wrap, bar, fill, bytes, rate, stalled };
-}
-
-/** The inline confirmation of a destructive action. @param {Make} e */
-function buildConfirm(e) {
-  const text = e("span", { class: "pmm-confirm-text" });
-  const yes = e("button", { type: "button", class: "pmm-btn pmm-btn--sm pmm-btn--danger-solid", "data-action": "confirm" }, "Confirm");
-  const no = e("button", { type: "button", class: "pmm-btn pmm-btn--sm", "data-action": "dismiss-confirm" }, "Cancel");
-  const box = e("div", { class: "pmm-confirm", role: "group" }, text, e("div", { class: "pmm-confirm-buttons" }, yes, no));
-  return { box, text, yes, no };
-}
-
-/** The row's error line with its dismiss button. @param {Make} e */
-function buildError(e) {
-  const text = e("span", { class: "pmm-row-error-text" });
-  const dismiss = e("button", { type: "button", class: "pmm-icon-btn", "data-action": "dismiss-error", "aria-label": "Dismiss error", title: "Dismiss" }, "×");
-  const box = e("div", { class: "pmm-row-error" }, text, dismiss);
-  return { box, text };
+  /** The note saying why Download is unavailable (the runtime is missing). @param {string} reason */
+  renderBlocked(reason) {
+    if (reason) {
+      if (!this.blockedEl) {
+        this.blockedEl = buildBlocked(this.parts.e);
+        this.slots.actions.appendChild(this.blockedEl);
+        const dl = this.buttons.get("download");
+        if (dl) dl.setAttribute("aria-describedby", this.blockedEl.id);
+      }
+      setText(this.blockedEl, reason);
+      setAttr(this.blockedEl, "title", reason);
+    } else if (this.blockedEl) {
+      this.blockedEl.remove();
+      this.blockedEl = null;
+    }
+  }
 }

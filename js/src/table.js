@@ -9,7 +9,8 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  *   downloading?: boolean|null, loaded?: boolean|null, custom?: boolean|null, cpu?: boolean|null,
  *   bytes?: number|null, ram?: number|null, parameters?: number|null, quantization?: string|null,
  *   max_tokens?: number|null, version?: string|null, type?: string|null, usage?: string|null,
- *   description?: string|null, state?: string|null
+ *   description?: string|null, state?: string|null, fit?: string|null, fit_text?: string|null,
+ *   fit_unload?: string[]|null, used?: number|null
  * }} Row
  */
 
@@ -26,7 +27,7 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  *   `attr`: mirror the text in the cell's `data-value` (a literal name: server data never names attributes); `title(row)`: the exact-value tooltip;
  *   `meta(text)`: how the value reads on the meta line when the column is folded.
  * @type {{key: string, label: string, kind: string, numeric?: boolean, cell?: string,
- *   widths: (string | null)[], text?: (raw: any) => string, attr?: boolean,
+ *   widths: (string | null)[], value?: (row: Row) => any, text?: (raw: any) => string, attr?: boolean,
  *   title?: (row: Row) => string, meta?: (text: string) => string}[]}
  */
 export const COLUMNS = [
@@ -46,6 +47,10 @@ export const COLUMNS = [
     title: (r) => (isNum(r.ram) ? `about ${formatInteger(r.ram)} bytes of RAM when loaded` : ""), meta: (t) => `${t} RAM`,
   },
   {
+    key: "fit", label: "Fit", kind: "fit", cell: "pmm-c-fit", widths: ["74px", "66px", "64px", null], value: fitLabel, text: str, attr: true,
+    title: (r) => str(r.fit_text), meta: (t) => t,
+  },
+  {
     key: "parameters", label: "Params", kind: "number", numeric: true, widths: ["66px", "54px", null, null], text: numText(formatParameters),
     title: (r) => (isNum(r.parameters) ? `${r.parameters} billion parameters` : ""), meta: (t) => `${t} params`,
   },
@@ -59,12 +64,35 @@ export const COLUMNS = [
   },
 ];
 
+/** The selection checkbox column (first; not sortable, not a row field): its grid track per size. */
+export const SELECT_WIDTHS = ["30px", "28px", "28px", "26px"];
+
 /** The actions column (not sortable, not a row field): its grid track per container size. */
 export const ACTIONS_WIDTHS = ["228px", "168px", "minmax(140px, 160px)", "minmax(112px, 124px)"];
 
 /** @param {unknown} v */
 function str(v) {
   return v === null || v === undefined ? "" : String(v);
+}
+
+/** Fit answers in sort order (the most runnable first); unknown values follow, by text. */
+export const FIT_ORDER = ["fits", "unload", "too-large", "unknown"];
+const FIT_RANK = new Map(FIT_ORDER.map((s, i) => [s, i]));
+
+/**
+ * The fit cell's short text: "fits", "unload N" (N models to unload first), "too large",
+ * "unknown"; empty for cloud models (no fit).
+ * @param {Row} row @returns {string}
+ */
+export function fitLabel(row) {
+  const fit = row.fit;
+  if (fit === null || fit === undefined || fit === "") return "";
+  if (fit === "unload") {
+    const n = Array.isArray(row.fit_unload) ? row.fit_unload.length : 0;
+    return n ? `unload ${n}` : "unload";
+  }
+  if (fit === "too-large") return "too large";
+  return String(fit);
 }
 
 /** Cell text of a numeric column: numbers formatted, strings as they came, anything else empty. */
@@ -77,7 +105,7 @@ function numText(/** @type {(n: number) => string} */ fmt) {
  * first size index at which it is folded away; 0: never).
  */
 export function gridTemplates() {
-  return ACTIONS_WIDTHS.map((actions, i) => [...COLUMNS.map((c) => c.widths[i]).filter(Boolean), actions].join(" "));
+  return ACTIONS_WIDTHS.map((actions, i) => [SELECT_WIDTHS[i], ...COLUMNS.map((c) => c.widths[i]).filter(Boolean), actions].join(" "));
 }
 
 /** @param {{widths: (string | null)[]}} col @returns {number} */
@@ -101,6 +129,7 @@ export const FILTERS = [
   { key: "downloaded", label: "Downloaded" },
   { key: "loaded", label: "Loaded" },
   { key: "custom", label: "Custom" },
+  { key: "fits", label: "Fits" },
 ];
 export const FILTER_KEYS = FILTERS.map((f) => f.key);
 
@@ -153,6 +182,10 @@ function sortKey(v, kind) {
       return Number(v);
     case "bool":
       return v ? 1 : 0; // false (local) before true (cloud)
+    case "fit": {
+      const rank = FIT_RANK.get(v);
+      return rank !== undefined ? String(rank) : `${FIT_ORDER.length}${textKey(v)}`;
+    }
     case "state": {
       const rank = STATE_RANK.get(v);
       return rank !== undefined ? String(rank) : `${STATE_ORDER.length}${textKey(v)}`;
@@ -260,6 +293,8 @@ export function matchesFilter(row, filter) {
       return Boolean(row.loaded) || row.state === "loaded";
     case "custom":
       return Boolean(row.custom);
+    case "fits":
+      return !row.cloud && row.fit === "fits";
     default:
       return true;
   }
@@ -333,12 +368,14 @@ export function filterCounts(rows) {
   let downloaded = 0;
   let loaded = 0;
   let custom = 0;
+  let fits = 0;
   for (const r of rows) {
     if (r.cloud) cloud += 1;
     const st = r.state;
     if (r.downloaded || st === "downloaded" || st === "loaded") downloaded += 1;
     if (r.loaded || st === "loaded") loaded += 1;
     if (r.custom) custom += 1;
+    if (!r.cloud && r.fit === "fits") fits += 1;
   }
-  return { all: rows.length, local: rows.length - cloud, cloud, downloaded, loaded, custom };
+  return { all: rows.length, local: rows.length - cloud, cloud, downloaded, loaded, custom, fits };
 }

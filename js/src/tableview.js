@@ -3,14 +3,16 @@
 // rows; explicit ARIA roles keep the table semantics. The grid tracks come from the column
 // table (table.js) as CSS variables, one per container size, so a column is declared once.
 import { setAttr, setText } from "./dom.js";
-import { ACTIONS_WIDTHS, COLUMNS, foldLevel, gridTemplates } from "./table.js";
+import { ACTIONS_WIDTHS, COLUMNS, SELECT_WIDTHS, foldLevel, gridTemplates } from "./table.js";
 
 /** @typedef {(tag: string, attrs?: import("./dom.js").Attrs | null, ...kids: any[]) => HTMLElement} Make */
 
 export class TableView {
   /** @param {Make} e */
   constructor(e) {
-    const headRow = e("tr", { role: "row" });
+    // Select-all of the matching (filtered) rows: checked, unchecked or mixed (selection.js).
+    this.selectAll = /** @type {HTMLInputElement} */ (e("input", { type: "checkbox", class: "pmm-check", "data-select-all": "true", "aria-label": "Select all shown models" }));
+    const headRow = e("tr", { role: "row" }, e("th", { scope: "col", role: "columnheader", class: "pmm-th-select" }, this.selectAll));
     /** @type {Map<string, HTMLElement>} */
     this.ths = new Map();
     for (const c of COLUMNS) {
@@ -62,7 +64,7 @@ export class TableView {
 /** The narrowest a size's grid gets before the table scrolls sideways: the tracks' px minimums. @param {number} i */
 function minWidth(i) {
   let px = 0;
-  for (const w of [...COLUMNS.map((c) => c.widths[i]), ACTIONS_WIDTHS[i]]) {
+  for (const w of [SELECT_WIDTHS[i], ...COLUMNS.map((c) => c.widths[i]), ACTIONS_WIDTHS[i]]) {
     const m = w ? /(\d+)px/.exec(w) : null;
     if (m) px += Number(m[1]);
   }

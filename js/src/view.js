@@ -7,10 +7,11 @@
 import { actionEnabled, actionsFor } from "./actions.js";
 import { Catalog } from "./catalog.js";
 import { dispatch, escape } from "./commands.js";
-import { h } from "./dom.js";
+import { makeEnv } from "./env.js";
 import { formController } from "./form.js";
 import { Header } from "./header.js";
 import { Live } from "./live.js";
+import { createOverview } from "./overview.js";
 import { changedProgressIds, terminalAnnouncement } from "./progress.js";
 import { RowList } from "./rowlist.js";
 import { RowView, displayName, rowParts } from "./rowview.js";
@@ -20,49 +21,11 @@ import { TableView } from "./tableview.js";
 import { nextSort, normalizeFilter, normalizeSort } from "./table.js";
 
 /** @typedef {import("./catalog.js").Entry} Entry */
-
-/**
- * The part of the anywidget model API this view uses.
- * @typedef {{
- *   get(key: string): any, set(key: string, value: any): void,
- *   on(event: string, cb: (...a: any[]) => void): void, off(event?: string | null, cb?: ((...a: any[]) => void) | null): void,
- *   save_changes(): void, send(msg: any): void
- * }} Model
- */
-
-/**
- * Clocks and timers, injectable so that tests are deterministic.
- * @typedef {{
- *   now?: () => number,
- *   setTimeout?: (fn: () => void, ms: number) => any, clearTimeout?: (t: any) => void,
- *   setInterval?: (fn: () => void, ms: number) => any, clearInterval?: (t: any) => void,
- *   requestAnimationFrame?: (fn: () => void) => any, cancelAnimationFrame?: (id: any) => void,
- *   searchDebounceMs?: number, infoNoticeMs?: number
- * }} ViewOptions
- */
+/** @typedef {import("./env.js").Model} Model */
+/** @typedef {import("./env.js").ViewOptions} ViewOptions */
 
 const SEARCH_DEBOUNCE_MS = 250;
 const INFO_NOTICE_MS = 8000;
-
-/** @param {HTMLElement} el @param {ViewOptions} o */
-function makeEnv(el, o) {
-  const doc = el.ownerDocument;
-  const host = /** @type {any} */ (doc.defaultView) || globalThis;
-  const setTimeout = o.setTimeout || ((fn, ms) => globalThis.setTimeout(fn, ms));
-  const clearTimeout = o.clearTimeout || ((t) => globalThis.clearTimeout(t));
-  return {
-    doc,
-    now: o.now || (() => Date.now()),
-    setTimeout,
-    clearTimeout,
-    setInterval: o.setInterval || ((fn, ms) => globalThis.setInterval(fn, ms)),
-    clearInterval: o.clearInterval || ((t) => globalThis.clearInterval(t)),
-    raf: o.requestAnimationFrame || (typeof host.requestAnimationFrame === "function" ? (fn) => host.requestAnimationFrame(fn) : (fn) => setTimeout(fn, 16)),
-    cancelRaf: o.cancelAnimationFrame || (typeof host.cancelAnimationFrame === "function" ? (id) => host.cancelAnimationFrame(id) : clearTimeout),
-    /** @type {(tag: string, attrs?: import("./dom.js").Attrs | null, ...kids: any[]) => HTMLElement} */
-    e: (tag, attrs, ...kids) => h(doc, tag, attrs, ...kids),
-  };
-}
 
 /**
  * Build the view into `el`. Returns `destroy()`, which removes every listener, timer and node.
@@ -88,8 +51,10 @@ export function createView(model, el, options = {}) {
     state,
   });
   const rowList = new RowList({ ...tableView, render: renderEntry, raf: env.raf, cancelRaf: env.cancelRaf });
+  const overview = createOverview({ e: env.e, model, sync, catalog, mirror, live, refreshActions, selectAll: tableView.selectAll, freeButton: header.freeBtn });
+  header.statusExtra.appendChild(overview.runtimeNode);
   const root = env.e("div", { class: "pieces-mm", "data-lm-suppress-shortcuts": "true" },
-    ...header.nodes, form.node, tableView.scroller, live.node);
+    ...header.nodes, overview.cleanupNode, form.node, overview.budgetNode, overview.bulkNode, tableView.scroller, live.node);
   const searchInput = header.searchInput;
   searchInput.value = state.search;
   let destroyed = false;
@@ -106,6 +71,7 @@ export function createView(model, el, options = {}) {
       view.renderState(mirror.progress[entry.id]);
       renderActions(entry);
     }
+    view.renderSelected(overview.isSelected(entry.id));
     return view.tr;
   }
 
@@ -121,7 +87,7 @@ export function createView(model, el, options = {}) {
     if (c && c.id === id && (!acts.includes(c.action) || !actionEnabled(c.action, busy || null))) state.confirming = null;
     const confirm = state.confirming && state.confirming.id === id ? state.confirming.action : "";
     const error = err && state.dismissedErrors.get(id) !== err ? err : "";
-    entry.view.renderActions({ acts, busy, confirm, error });
+    entry.view.renderActions({ acts, busy, confirm, error, blocked: overview.blocked() });
   }
 
   /** The actions cell now if the row is in the DOM, else when it is next shown. @param {Entry} entry */
@@ -135,6 +101,7 @@ export function createView(model, el, options = {}) {
     catalog.rematch(state.filter, state.terms);
     rowList.show(catalog.order(state.sort));
     renderCounts();
+    overview.onMatches();
   }
 
   /** Sort changed: reorder the rows. */
@@ -173,6 +140,7 @@ export function createView(model, el, options = {}) {
     if (moved) rowList.show(catalog.order(state.sort));
     renderCounts();
     header.renderCounts(catalog.rows);
+    overview.onRows();
   }
 
   function onProgress() {
@@ -196,6 +164,7 @@ export function createView(model, el, options = {}) {
       const entry = catalog.byId.get(id);
       if (entry) refreshActions(entry);
     }
+    overview.onBusy();
   }
 
   function onErrors() {
@@ -278,6 +247,7 @@ export function createView(model, el, options = {}) {
     server: onConnection,
     last_refresh: onLastRefresh,
     notice: onNotice,
+    ...overview.traits,
   };
 
   // ---- DOM events
@@ -292,6 +262,7 @@ export function createView(model, el, options = {}) {
     entry: (id) => catalog.byId.get(id),
     renderActions,
     refreshActions,
+    overview,
     setFilter(key) {
       if (key === state.filter) return;
       state.filter = normalizeFilter(key);
@@ -317,9 +288,18 @@ export function createView(model, el, options = {}) {
     },
   };
 
+  /** The row id of an event's target (null outside rows). @param {Event} ev */
+  function rowIdOf(ev) {
+    const target = /** @type {any} */ (ev.target);
+    const tr = target && typeof target.closest === "function" ? target.closest("tr[data-model-id]") : null;
+    return tr ? tr.getAttribute("data-model-id") : null;
+  }
+
   /** @param {MouseEvent} ev */
   function onClick(ev) {
     const target = /** @type {any} */ (ev.target);
+    const id = rowIdOf(ev);
+    if (id) overview.point("focus", id);
     const btn = target && typeof target.closest === "function" ? target.closest("button") : null;
     if (btn && root.contains(btn) && !btn.disabled) dispatch(ctx, btn);
   }
@@ -331,10 +311,18 @@ export function createView(model, el, options = {}) {
 
   /** @param {MouseEvent} ev */
   function onPointerOver(ev) {
-    const target = /** @type {any} */ (ev.target);
-    const tr = target && typeof target.closest === "function" ? target.closest("tr[data-model-id]") : null;
-    const entry = tr ? catalog.byId.get(tr.getAttribute("data-model-id")) : undefined;
+    const id = rowIdOf(ev);
+    const entry = id ? catalog.byId.get(id) : undefined;
     if (entry && entry.view) entry.view.renderTitles();
+    overview.point("hover", entry ? entry.id : null);
+  }
+
+  /** A row or select-all checkbox. @param {Event} ev */
+  function onChange(ev) {
+    const box = /** @type {HTMLInputElement} */ (ev.target);
+    if (box === tableView.selectAll) return overview.toggleAll(box.checked);
+    const id = box.hasAttribute && box.hasAttribute("data-select") ? rowIdOf(ev) : null;
+    if (id) overview.toggle(id, box.checked);
   }
 
   function onSearchInput() {
@@ -360,11 +348,19 @@ export function createView(model, el, options = {}) {
   listen(root, "click", onClick);
   listen(root, "keydown", onKeydown);
   listen(tableView.tbody, "mouseover", onPointerOver);
+  listen(tableView.tbody, "mouseleave", () => overview.point("hover", null));
+  listen(tableView.tbody, "focusin", (ev) => overview.point("focus", rowIdOf(ev) || null));
+  listen(root, "change", onChange);
+  listen(overview.cleanupNode, "submit", (ev) => {
+    ev.preventDefault();
+    overview.plan();
+  });
   listen(searchInput, "input", onSearchInput);
 
   tableView.renderSort(state.sort);
   header.renderChips(state.filter);
   onModels();
+  overview.init();
   onConnection();
   // An error notice already set when the view opens is shown (not announced again); an old info
   // notice ("Downloaded X") is not worth showing again in a new view.

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, test } from "node:test";
 import { Window } from "happy-dom";
 import { h } from "../src/dom.js";
 import { RowView, rowParts } from "../src/rowview.js";
-import { ACTIONS_WIDTHS, COLUMNS, foldLevel, gridTemplates } from "../src/table.js";
+import { ACTIONS_WIDTHS, COLUMNS, SELECT_WIDTHS, foldLevel, gridTemplates } from "../src/table.js";
 import { createView } from "../src/widget.js";
 import { FakeModel, catalogue, fakeClock, row } from "./helpers.js";
 
@@ -20,12 +20,14 @@ afterEach(async () => {
 });
 const make = () => rowParts((tag, attrs, ...kids) => h(doc, tag, attrs, ...kids));
 
-test("the template has one data-slot cell per column, in column order, then the actions cell", () => {
+test("the template has the select cell, one data-slot cell per column, in column order, then the actions cell", () => {
   const parts = make();
-  const cells = [...parts.template.children];
-  assert.deepEqual(cells.map((td) => td.getAttribute("data-slot")), [...COLUMNS.map((c) => c.key), "actions"]);
+  const all = [...parts.template.children];
+  assert.deepEqual(all.map((td) => td.getAttribute("data-slot")), ["select", ...COLUMNS.map((c) => c.key), "actions"]);
+  assert.ok(all[0].querySelector('input[type="checkbox"][data-select]'), "the select cell holds the row's checkbox");
+  const cells = all.slice(1);
   assert.ok(parts.template.querySelector('.pmm-c-name [data-slot="meta"]'), "the meta line is named too");
-  for (const td of cells) assert.equal(td.getAttribute("role"), "cell");
+  for (const td of all) assert.equal(td.getAttribute("role"), "cell");
   // Folded columns carry their fold level; the rest none.
   for (const [i, c] of COLUMNS.entries()) assert.equal(cells[i].getAttribute("data-fold"), foldLevel(c) ? String(foldLevel(c)) : null, c.key);
   // The DOM contract's classes stay.
@@ -38,7 +40,8 @@ test("grid tracks per size come from the column table; name, state and actions n
   const t = gridTemplates();
   assert.equal(t.length, ACTIONS_WIDTHS.length);
   for (const [i, cols] of t.entries()) {
-    const tracks = COLUMNS.filter((c) => c.widths[i]).length + 1;
+    const tracks = COLUMNS.filter((c) => c.widths[i]).length + 2;
+    assert.ok(cols.startsWith(SELECT_WIDTHS[i]), cols);
     assert.ok(cols.endsWith(ACTIONS_WIDTHS[i]), cols);
     assert.equal(cols.split(/\s+(?![^(]*\))/).length, tracks, cols);
   }

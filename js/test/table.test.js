@@ -20,8 +20,8 @@ import { catalogue, row } from "./helpers.js";
 const ids = (rows) => rows.map((r) => r.id);
 
 test("columns and filters are the contract's keys", () => {
-  assert.deepEqual(COLUMN_KEYS, ["name", "provider", "cloud", "state", "bytes", "ram", "parameters", "quantization", "max_tokens"]);
-  assert.deepEqual(FILTER_KEYS, ["all", "local", "cloud", "downloaded", "loaded", "custom"]);
+  assert.deepEqual(COLUMN_KEYS, ["name", "provider", "cloud", "state", "bytes", "ram", "fit", "parameters", "quantization", "max_tokens"]);
+  assert.deepEqual(FILTER_KEYS, ["all", "local", "cloud", "downloaded", "loaded", "custom", "fits"]);
 });
 
 test("sort on raw bytes, not on their text ('775.9 MB' < '4.69 GB')", () => {
@@ -120,7 +120,7 @@ test("filter chips", () => {
   assert.deepEqual(pick("downloaded"), ["l32-3b", "l3-8b", "mistral", "team"]);
   assert.deepEqual(pick("loaded"), ["l32-3b"]);
   assert.deepEqual(pick("custom"), ["team"]);
-  assert.deepEqual(filterCounts(rows), { all: 8, local: 7, cloud: 1, downloaded: 4, loaded: 1, custom: 1 });
+  assert.deepEqual(filterCounts(rows), { all: 8, local: 7, cloud: 1, downloaded: 4, loaded: 1, custom: 1, fits: 0 });
 });
 
 test("filterCounts counts exactly what matchesFilter shows, for odd flag/state mixes too", () => {

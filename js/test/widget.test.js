@@ -76,11 +76,11 @@ test("long names: full text in title (CSS truncates with an ellipsis)", () => {
 test("exact values appear as tooltips when the pointer enters a row", () => {
   mount();
   const tr = rowEl("l3-8b");
-  const size = /** @type {HTMLElement} */ (tr.children[4]);
+  const size = /** @type {HTMLElement} */ (tr.querySelector('[data-slot="bytes"]'));
   assert.equal(size.textContent, "4.69 GB");
   tr.children[1].dispatchEvent(new win.MouseEvent("mouseover", { bubbles: true }));
   assert.equal(size.getAttribute("title"), "4,692,669,824 bytes on disk");
-  assert.equal(tr.children[8].getAttribute("title"), "131,072 tokens of context");
+  assert.equal(tr.querySelector('[data-slot="max_tokens"]').getAttribute("title"), "131,072 tokens of context");
   assert.equal(tr.querySelector(".pmm-sub").getAttribute("title"), "llama3:8b-instruct-q4_K_S");
 });
 
@@ -121,7 +121,7 @@ test("sort/filter/search traits set from Python are applied", () => {
 test("filter chips are buttons with aria-pressed; rows toggle hidden; trait written", () => {
   const { model } = mount();
   const chips = qa("button[data-filter]");
-  assert.deepEqual(chips.map((c) => c.getAttribute("data-filter")), ["all", "local", "cloud", "downloaded", "loaded", "custom"]);
+  assert.deepEqual(chips.map((c) => c.getAttribute("data-filter")), ["all", "local", "cloud", "downloaded", "loaded", "custom", "fits"]);
   assert.equal(q('button[data-filter="all"]').getAttribute("aria-pressed"), "true");
   click(q('button[data-filter="loaded"]'));
   assert.equal(q('button[data-filter="loaded"]').getAttribute("aria-pressed"), "true");
@@ -304,7 +304,7 @@ test("row buttons by state send {type:'action', action, id}", () => {
     { type: "action", action: "unload", id: "l32-3b" },
   ]);
   // Every button declares its type, so none submits a form by accident (only the form's own submit).
-  for (const b of qa("button")) assert.equal(b.getAttribute("type"), b.getAttribute("data-action") === "submit-form" ? "submit" : "button", b.outerHTML);
+  for (const b of qa("button")) assert.equal(b.getAttribute("type"), ["submit-form", "cleanup-plan"].includes(String(b.getAttribute("data-action"))) ? "submit" : "button", b.outerHTML);
 });
 
 test("toolbar: refresh, unload-all (disabled when nothing loaded), retry", () => {
