@@ -1,10 +1,14 @@
 """Supervisor: finds Pieces OS, keeps the widget connected, and owns its HTTP client.
 
 The widget must show a table at once, follow changes made elsewhere and survive the server
-going away. So the first probe runs synchronously in the constructor; afterwards one task polls
-while connected and reconnects with backoff (1 s doubling to 30 s) while not. The `connection`
-and `server` traits change only here, so every transition (connected, connecting, unreachable)
-has one place to look at.
+going away. So the first probe runs synchronously in the constructor; afterwards one task
+reconnects with backoff (1 s doubling to 30 s) while not connected. While connected, changes
+are pushed: the task follows ``/models/stream/identifiers`` (`_catalogue.CatalogueFollower`,
+silent reconnects, a full re-read after each) and polls every `poll_interval` only while that
+stream is refused (an older Pieces OS) or down. Each (re)connect also fetches the machine's
+device information (``manager._device``, None when the server cannot say) and the local
+runtime's status. The `connection` and `server` traits change only here, so every transition
+(connected, connecting, unreachable; pushed or polling) has one place to look at.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import time
 from typing import Any
 
+from ._catalogue import CatalogueFollower
 from ._loop import run_blocking
 from .client import AsyncPiecesClient
 from .discovery import adiscover
@@ -36,6 +41,9 @@ class Supervisor:
         self.client = client
         self.own_client = client is None
         self._wake: asyncio.Event | None = None
+        self._generation = 0  # one per connection; the followers start once per generation
+        self._started = 0
+        self.catalogue = CatalogueFollower(manager, self)
 
     # -- the API client ------------------------------------------------------------------------
     async def api(self) -> AsyncPiecesClient:
@@ -99,8 +107,10 @@ class Supervisor:
             self._runner.spawn(old.aclose())
         server = {"url": url, "version": getattr(info, "version", None)}
         server |= {"emulated": bool(getattr(info, "emulated", False)), "tried": [], "message": ""}
+        server |= self.catalogue.reset("connecting")
         self._batch.stage("server", {**server, "retry_in": None})
         self._batch.stage("connection", "connected")
+        self._generation += 1
         self._poke()
 
     def set_unreachable(self, exc: BaseException, retry_in: float | None = None) -> None:
@@ -109,11 +119,14 @@ class Supervisor:
         if not tried and (server.get("url") or self.base_url):
             tried = [server.get("url") or self.base_url]
         message = (str(exc) or type(exc).__name__).splitlines()[0]
-        self._batch.stage(
-            "server", {**server, "tried": tried, "message": message, "retry_in": retry_in}
-        )
+        server = {**server, "tried": tried, "message": message, "retry_in": retry_in}
+        self._batch.stage("server", server | self.catalogue.reset("connecting"))
         self._batch.stage("connection", "unreachable")
         self._poke()
+
+    def stage_server(self, **changes: Any) -> None:
+        """Change keys of the `server` trait (the stream's badge text), keeping the others."""
+        self._batch.stage("server", {**self._batch.get("server"), **changes})
 
     def _poke(self) -> None:
         """Wake the supervising task: the connection state changed under it."""
@@ -122,16 +135,20 @@ class Supervisor:
 
     # -- the supervising task ------------------------------------------------------------------
     async def run(self) -> None:
-        """Poll while connected; reconnect with backoff while not."""
+        """Follow pushed changes (polling while they are not pushed) while connected; reconnect
+        with backoff while not."""
         self._wake = asyncio.Event()
         backoff = self.backoff_first
         while not self._mm._closed:
             try:
                 if self._batch.get("connection") == "connected":
                     backoff = self.backoff_first
-                    if await self._sleep(self._mm.poll_interval):
-                        continue  # woken: the connection state changed
-                    await self._mm._refresh_quietly()
+                    if self._started != self._generation:
+                        self._started = self._generation
+                        self._on_connected()
+                    if await self._sleep(self.catalogue.poll_seconds()):
+                        continue  # woken: the connection or the stream changed
+                    await self.catalogue.tick()
                 else:
                     retry = {"retry_in": backoff, "retry_at": time.time() + backoff}
                     self._batch.stage("server", {**self._batch.get("server"), **retry})
@@ -146,6 +163,26 @@ class Supervisor:
                 log.exception("pieces_widgets supervisor")
                 self._mm._announce(f"Internal error while polling: {exc}", level="error")
                 await asyncio.sleep(1.0)
+
+    def _on_connected(self) -> None:
+        """Per connection: the change stream, the machine's memory, the runtime's status."""
+        self.catalogue.start()
+        self._runner.spawn(self._fetch_device())
+        self._runner.spawn(self._mm._runtime.refresh())
+
+    async def _fetch_device(self) -> None:
+        """``manager._device`` = the server's DeviceInfo, or None when it cannot say."""
+        try:
+            device = await (await self.api()).device_info()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an older server, a fault, a malformed body: fit from local
+            log.debug("device information unavailable: %s", exc)
+            device = None
+        self._mm._device = device
+        changed = getattr(self._mm, "_device_changed", None)
+        if callable(changed):
+            changed()
 
     async def _sleep(self, seconds: float | None) -> bool:
         """Sleep, or wake early when told; True when woken."""
