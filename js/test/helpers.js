@@ -54,7 +54,30 @@ export const DEFAULT_STATE = {
   sort: {},
   filter: "all",
   search: "",
+  selection: [],
+  budget: {},
+  runtime: {},
+  cleanup: {},
 };
+
+/** Fit answers (issue 11) on the small catalogue: one of each kind, cloud without. */
+export const FITS = {
+  "l32-3b": ["fits", "Needs 3.22 GB of RAM; it is loaded."],
+  "l32-1b": ["fits", "Needs 1.61 GB of RAM; 9.58 GB of 12.80 GB usable is free."],
+  "l3-8b": ["unload", "Needs 6.44 GB of RAM; 3.00 GB is free: unload Llama 3.2 3B first."],
+  phi3: ["fits", "Needs 3.76 GB of RAM; 9.58 GB of 12.80 GB usable is free."],
+  mistral: ["too-large", "Needs 6.44 GB of RAM; this machine can give a model at most 4.00 GB."],
+  team: ["unknown", "No RAM figure for this machine."],
+  weird: ["unknown", "No RAM figure for this model."],
+};
+
+/** The small catalogue with fit, fit_text, fit_unload and used filled in. */
+export function fitted() {
+  return catalogue().map((r, i) => {
+    const f = FITS[r.id];
+    return { ...r, fit: f ? f[0] : null, fit_text: f ? f[1] : null, fit_unload: r.id === "l3-8b" ? ["l32-3b"] : [], used: r.cloud ? null : i };
+  });
+}
 
 /** Deterministic timers and clock for the view (pass as createView options). */
 export function fakeClock(start = 1_700_000_000_000) {
