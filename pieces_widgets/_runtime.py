@@ -70,6 +70,7 @@ class RuntimeFollower:
         self._error: str | None = None  # our last install/update failure (until it succeeds)
         self._fetched = False
         self._following: asyncio.Task[Any] | None = None
+        self._last_pct: float | None = None  # how far the running attempt got
 
     @property
     def value(self) -> dict[str, Any]:
@@ -126,6 +127,7 @@ class RuntimeFollower:
             if status.state not in ("installing", "updating"):
                 return status
             pct = status.percentage
+            self._last_pct = pct if pct is not None else self._last_pct
             if handle is not None and pct is not None and pct != last_pct:
                 handle._emit(pct)
             last_pct = pct
@@ -142,7 +144,7 @@ class RuntimeFollower:
 
     async def _attempt(self, handle: ActionHandle, what: str) -> RuntimeStatus:
         api = await self._mm._api()
-        self._error = None
+        self._error = self._last_pct = None
         try:
             start = api.install_runtime if what == "install" else api.update_runtime
             deployment = await start()
@@ -161,7 +163,7 @@ class RuntimeFollower:
             raise
         attempt = status.installing if what == "install" else status.updating
         if attempt is not None and attempt.ended_badly:
-            self._error = attempt_error(what, attempt)
+            self._error = attempt_error(what, attempt, self._last_pct)
             self._show(status)
             raise ActionError(self._error + " Press the button again to retry.")
         if what == "install" and not status.installed:

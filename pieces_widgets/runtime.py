@@ -95,11 +95,14 @@ class RuntimeStatus:
         return None
 
 
-def attempt_error(what: str, dep: Deployment) -> str:
-    """'The runtime install failed at 40 %.' / 'The runtime update was cancelled.'"""
-    at = ""
-    if dep.percentage is not None and dep.percentage > 0:
-        at = f" at {dep.percentage:.0f} %"
+def attempt_error(what: str, dep: Deployment, last_percentage: float | None = None) -> str:
+    """'The runtime install failed at 40 %.' / 'The runtime update was cancelled.'
+
+    A FAILED/CANCELED deployment may carry no percentage: `last_percentage` (the last one seen
+    while it ran) says how far it got.
+    """
+    pct = dep.percentage if dep.percentage is not None else last_percentage
+    at = f" at {pct:.0f} %" if pct is not None and pct > 0 else ""
     if dep.status == "CANCELED":
         return f"The runtime {what} was cancelled{at}."
     return f"The runtime {what} failed{at}."
