@@ -49,21 +49,46 @@ class Action:
     needs_id: bool  # the command must carry a model `id`
     cancellable: bool = False  # ActionHandle.cancel() asks the server, like the Cancel button
     form: str | None = None  # "create" / "update": `fields` are cleaned by `form_fields`
+    bulk: bool = False  # the command may carry `ids: [...]` instead of `id` (one handle for all)
+    options: tuple[str, ...] = ()  # command keys passed on to the twin as keyword arguments
 
 
 ACTIONS: tuple[Action, ...] = (
     Action("refresh", "refresh", "Refresh", "refresh", needs_id=False),
     Action("retry", "retry", "Retry", "retry", needs_id=False),
-    Action("download", "download", "Download", "download", needs_id=True, cancellable=True),
-    Action("cancel", "cancel", "Cancel", "cancel", needs_id=True),
-    Action("load", "load", "Load", "load", needs_id=True),
-    Action("unload", "unload", "Unload", "unload", needs_id=True),
-    Action("delete", "delete", "Delete", "delete", needs_id=True),
-    Action("delete_cache", "delete-cache", "Delete cache", "delete_cache", needs_id=True),
+    Action(
+        "download",
+        "download",
+        "Download",
+        "download",
+        needs_id=True,
+        cancellable=True,
+        bulk=True,
+        options=("unload_first",),
+    ),
+    Action("cancel", "cancel", "Cancel", "cancel", needs_id=True, bulk=True),
+    Action("load", "load", "Load", "load", needs_id=True, bulk=True, options=("unload_first",)),
+    Action("unload", "unload", "Unload", "unload", needs_id=True, bulk=True),
+    Action("delete", "delete", "Delete", "delete", needs_id=True, bulk=True),
+    Action(
+        "delete_cache", "delete-cache", "Delete cache", "delete_cache", needs_id=True, bulk=True
+    ),
     Action("unload_all", "unload-all", "Unload all", "unload_all", needs_id=False),
     Action("create", "create", "Add model", "create_model", needs_id=False, form="create"),
     Action("update", "update", "Edit", "update_model", needs_id=True, form="update"),
     Action("dismiss_error", "dismiss-error", "Dismiss", "_dismiss_error", needs_id=True),
+    Action(
+        "install_runtime", "install-runtime", "Install runtime", "install_runtime", needs_id=False
+    ),
+    Action("update_runtime", "update-runtime", "Update runtime", "update_runtime", needs_id=False),
+    Action(
+        "plan_cleanup",
+        "plan-cleanup",
+        "Free space",
+        "_plan_cleanup",
+        needs_id=False,
+        options=("free",),
+    ),
 )
 BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
 BY_WIRE: dict[str, Action] = {a.wire: a for a in ACTIONS}
@@ -103,10 +128,15 @@ def route(manager: Any, content: Any) -> Any:
     if action is None:
         raise ActionError(f"unknown action {content.get('action')!r}")
     model_id = content.get("id")
-    if action.needs_id and not isinstance(model_id, str):
+    ids = content.get("ids")
+    if action.bulk and ids is not None:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ActionError(f"{action.wire} needs `ids` as a list of model ids")
+        model_id = ids  # several models at once: the twin returns one handle for all
+    elif action.needs_id and not isinstance(model_id, str):
         raise ActionError(f"{action.wire} needs a model id")
     args: list[Any] = [model_id] if action.needs_id else []
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {k: content[k] for k in action.options if k in content}
     fields = content.get("fields") if isinstance(content.get("fields"), dict) else {}
     if action.form == "create":
         kwargs = form_fields(fields)

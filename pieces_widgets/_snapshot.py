@@ -4,7 +4,8 @@ Every answer from the server (a full snapshot, or one model returned by an actio
 the rows, their busy and error entries and their live progress are reconciled in one place. The
 subtle part is how long a row's error stays: until the row's state changes after the failure, as
 seen by a snapshot asked for after it (an older request that lands later still describes the
-world before the failure).
+world before the failure). Rows carry their fit, so they (and the `budget`) are re-made whenever
+the models or the machine's memory change; the `selection` keeps only ids still in the catalogue.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Snapshot:
                 errors[model_id] = message
         downloads = self._mm._downloads
         downloading = {m.id for m in models if m.downloading}
-        self._batch.stage("models", model_rows(models))
+        self.restage()
+        selection = self._batch.get("selection")
+        if any(i not in states for i in selection):  # a selected model left the catalogue
+            self._batch.stage("selection", [i for i in selection if i in states])
         self._batch.stage("errors", errors)
         self._batch.keep_progress(downloading | downloads.watching)
         busy = self._batch.get("busy")
@@ -67,7 +71,13 @@ class Snapshot:
             return
         if any(m.id == model.id for m in self.models):
             self.models = [model if m.id == model.id else m for m in self.models]
-            self._batch.stage("models", model_rows(self.models))
+            self.restage()
+
+    def restage(self) -> None:
+        """Re-make the rows (with their fits) and the budget from the current snapshot."""
+        budget = self._mm._fitness.budget(self.models)
+        self._batch.stage("models", model_rows(self.models, budget["usable"]))
+        self._batch.stage("budget", budget)
 
     def set_row(self, model_id: str, **changes: Any) -> None:
         """Set or clear (None) a row's `busy`/`error` entry, replacing the dict so it syncs."""

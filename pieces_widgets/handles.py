@@ -41,9 +41,12 @@ class ActionHandle:
         self._on_callback_error = on_callback_error
         self._canceller = canceller  # how a cancellable action (a download) is called off
         self.last_progress: Any = None
+        self.model_ids: tuple[str, ...] | None = None  # the ids of a bulk action (one handle)
 
     def __repr__(self) -> str:
         target = f" {self.model_id!r}" if self.model_id else ""
+        if self.model_ids is not None:
+            target = f" {len(self.model_ids)} model{'s' if len(self.model_ids) != 1 else ''}"
         return f"<ActionHandle {self.action}{target}: {self.status}>"
 
     # -- state -------------------------------------------------------------------------------

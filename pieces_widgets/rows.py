@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .fit import FITS, fit_all
 from .units import format_bytes
+from .usage import model_used
 
 ROW_FIELDS = (
     "id", "name", "unique", "provider", "foundation", "cloud", "downloaded", "downloading",
@@ -23,6 +25,9 @@ FILTERS: dict[str, Callable[[Any], bool]] = {
     "downloaded": lambda m: bool(m.downloaded),
     "loaded": lambda m: bool(m.loaded),
     "custom": lambda m: bool(m.custom),
+    # A fit depends on the whole catalogue (what is loaded) and the machine, not on one model:
+    # `select_models` decides it from `usable`; alone this predicate keeps nothing.
+    "fits": lambda m: False,
 }
 SEARCH_FIELDS = ("name", "unique", "provider", "foundation", "quantization", "description")
 
@@ -36,25 +41,46 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def model_row(model: Any) -> dict[str, Any]:
-    """The compact row the frontend renders for one model."""
+def model_row(model: Any, report: Any = None) -> dict[str, Any]:
+    """The compact row the frontend renders for one model.
+
+    `report` is the model's `FitReport` (None: no fit, as for a cloud model); the row carries its
+    status, its text and the ids to unload first, plus `used` (the sum of the score counts).
+    """
     row = {field: _plain(getattr(model, field, None)) for field in ROW_FIELDS}
     for flag in ("cloud", "downloaded", "downloading", "loaded", "custom", "cpu"):
         row[flag] = bool(row[flag])
     row["state"] = model.state
+    row["fit"] = None if report is None else report.status
+    row["fit_text"] = None if report is None else str(report)
+    row["fit_unload"] = [] if report is None else [u.id for u in report.unload]
+    row["used"] = model_used(model) if hasattr(model, "raw") else None
     return row
 
 
-def model_rows(models: Iterable[Any]) -> list[dict[str, Any]]:
-    return [model_row(m) for m in models]
+def model_rows(models: Iterable[Any], usable: int | None = None) -> list[dict[str, Any]]:
+    """Rows of the whole catalogue; fits are measured against `usable` bytes (None: unknown)."""
+    models = list(models)
+    return [model_row(m, r) for m, r in zip(models, fit_all(models, usable), strict=True)]
 
 
-def select_models(models: Sequence[Any], filter: str = "all", search: str = "") -> list[Any]:
-    """The models a user sees for a filter chip and a search text (same rules as the frontend)."""
+def select_models(
+    models: Sequence[Any], filter: str = "all", search: str = "", usable: int | None = None
+) -> list[Any]:
+    """The models a user sees for a filter chip and a search text (same rules as the frontend).
+
+    The "fits" filter keeps the models whose fit, measured over all of `models` against `usable`
+    bytes, is "fits" (with `usable` None no local model is known to fit).
+    """
     try:
         keep = FILTERS[filter]
     except KeyError:
         raise ValueError(f"unknown filter {filter!r}; choose one of {', '.join(FILTERS)}") from None
+    if filter == "fits":
+        fitting = {
+            r.model_id for r in fit_all(models, usable) if r is not None and r.status == FITS
+        }
+        keep = lambda m: m.id in fitting  # noqa: E731
     needle = search.strip().casefold()
     out = []
     for m in models:

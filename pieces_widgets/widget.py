@@ -17,16 +17,19 @@ import itertools
 import pathlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import anywidget
 import traitlets
 
+from ._budget import Fitness
+from ._bulk import Bulk
 from ._commands import ACTION_LABELS, BY_NAME, ActionError, ManagerClosed, form_fields, friendly
 from ._commands import route as _route
 from ._connection import Supervisor
 from ._downloads import DownloadQueue
+from ._runtime import UNKNOWN, RuntimeFollower
 from ._snapshot import Snapshot
 from ._staging import TraitBatcher
 from .client import AsyncPiecesClient
@@ -58,6 +61,10 @@ class ModelManager(anywidget.AnyWidget):
     sort = traitlets.Dict({"column": "name", "descending": False}).tag(sync=True)
     filter = traitlets.Unicode("all").tag(sync=True)
     search = traitlets.Unicode("").tag(sync=True)
+    budget = traitlets.Dict().tag(sync=True)
+    selection = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    cleanup = traitlets.Dict().tag(sync=True)
+    runtime = traitlets.Dict(UNKNOWN).tag(sync=True)  # the local runtime (Ollama): _runtime.py
 
     def __init__(
         self,
@@ -70,11 +77,15 @@ class ModelManager(anywidget.AnyWidget):
         progress_interval: float = 0.125,
         timeout: float = 10.0,
         cancel_timeout: float = 10.0,
+        usable_fraction: float = 0.8,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if max_downloads < 1:
             raise ValueError("max_downloads must be at least 1")
+        self._device: Any = None  # the server's DeviceInfo, set by the Supervisor on connect
+        self._fitness = Fitness(self, usable_fraction)
+        self._bulk = Bulk(self)
         self._timeout = timeout
         self.max_downloads = max_downloads
         self.poll_interval = poll_interval
@@ -88,6 +99,7 @@ class ModelManager(anywidget.AnyWidget):
         self._closed = False
         self._batch = TraitBatcher(self, self._runner, progress_interval)
         self._snapshot = Snapshot(self)
+        self._runtime = RuntimeFollower(self)
         self._connection = Supervisor(self, base_url, client)
         self._downloads = DownloadQueue(self)
         self.on_msg(self._on_msg)
@@ -104,30 +116,47 @@ class ModelManager(anywidget.AnyWidget):
         """Reconnect now (the Retry button) instead of waiting for the next backoff step."""
         return self._start("refresh", None, self._do_retry)
 
-    def download(self, model_id: str) -> ActionHandle:
+    # Each per-model twin also takes a list of ids: ONE handle, result {id: outcome} (_bulk.py).
+    def download(
+        self, model_id: str | Iterable[str], *, unload_first: bool = False
+    ) -> ActionHandle:
         """Queue a download (at most `max_downloads` run at once); the handle reports progress.
 
         `handle.cancel()` cancels it like the Cancel button (on the server once it started).
+        `unload_first` unloads the models the fit names (`fit_unload`) before it starts.
         """
-        return self._start("download", model_id, self._downloads.run)
+        return self._bulk.twin(
+            "download", model_id, self._runtime.guard(self._downloads.run), unload_first
+        )
 
-    def cancel(self, model_id: str) -> ActionHandle:
+    def cancel(self, model_id: str | Iterable[str]) -> ActionHandle:
         """Cancel a queued or running download, confirmed against the server's state."""
-        return self._start("cancel", model_id, self._downloads.cancel)
+        return self._bulk.twin("cancel", model_id, self._downloads.cancel)
 
-    def load(self, model_id: str) -> ActionHandle:
-        return self._start("load", model_id, self._simple("load"))
+    def load(self, model_id: str | Iterable[str], *, unload_first: bool = False) -> ActionHandle:
+        """Load a downloaded model; `unload_first` unloads what its fit names first."""
+        return self._bulk.twin(
+            "load", model_id, self._runtime.counted(self._simple("load")), unload_first
+        )
 
-    def unload(self, model_id: str) -> ActionHandle:
-        return self._start("unload", model_id, self._simple("unload"))
+    def unload(self, model_id: str | Iterable[str]) -> ActionHandle:
+        return self._bulk.twin("unload", model_id, self._simple("unload"))
 
-    def delete(self, model_id: str) -> ActionHandle:
+    def delete(self, model_id: str | Iterable[str]) -> ActionHandle:
         """Delete a custom model (the API allows deleting no other kind)."""
-        return self._start("delete", model_id, self._do_delete)
+        return self._bulk.twin("delete", model_id, self._do_delete)
 
-    def delete_cache(self, model_id: str) -> ActionHandle:
+    def delete_cache(self, model_id: str | Iterable[str]) -> ActionHandle:
         """Delete a downloaded model's files; it stays in the catalogue, ready to download again."""
-        return self._start("delete_cache", model_id, self._simple("delete_model_cache"))
+        return self._bulk.twin("delete_cache", model_id, self._simple("delete_model_cache"))
+
+    def install_runtime(self) -> ActionHandle:
+        """Install the local runtime (Ollama); the handle reports the percentage."""
+        return self._start("install_runtime", None, self._runtime.install)
+
+    def update_runtime(self) -> ActionHandle:
+        """Update the local runtime (Ollama); the handle reports the percentage."""
+        return self._start("update_runtime", None, self._runtime.update)
 
     def unload_all(self) -> ActionHandle:
         return self._start("unload_all", None, self._simple("unload_all"))
@@ -156,10 +185,37 @@ class ModelManager(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ data access
     def to_dataframe(self, filter: str = "all", search: str = "") -> Any:
-        """The last snapshot as a pandas DataFrame indexed by model id (empty when unreachable)."""
+        """The last snapshot as a pandas DataFrame indexed by model id (empty when unreachable).
+
+        With the `fit` of every model (NA for cloud) and `used` (its score counts); the filters
+        are the chips' ("fits" too).
+        """
         from .frame import models_dataframe
 
-        return models_dataframe(select_models(self._snapshot.models, filter, search))
+        models, usable = self._snapshot.models, self._fitness.usable
+        shown = select_models(models, filter, search, usable)
+        return models_dataframe(shown, with_fit=True, usable=usable, catalog=models)
+
+    def fit(self, model_id: str) -> Any:
+        """Will it run here? A `FitReport` (`.status`, readable `str()`); None for a cloud model."""
+        return self._fitness.report(model_id)
+
+    def cleanup_plan(self, free: int | float | str) -> Any:
+        """What to delete to free `free` (bytes or "10 GB"): a DataFrame indexed by id, least
+        used first, then larger first, with `bytes`, `used` and the cumulative `freed`."""
+        from .cleanup import cleanup_plan
+
+        return cleanup_plan(self._snapshot.models, free)
+
+    def _plan_cleanup(self, free: Any = None) -> Any:  # "Free space...": answers in `cleanup`
+        return self._bulk.plan_cleanup(free)
+
+    def _device_changed(self) -> None:  # the Supervisor set `_device`: re-measure the fits
+        self._snapshot.restage()
+
+    @traitlets.validate("selection")
+    def _valid_selection(self, proposal: Any) -> list[str]:  # catalogue ids only, each once
+        return self._bulk.valid_selection(proposal["value"])
 
     @property
     def snapshot(self) -> list[Any]:

@@ -53,7 +53,10 @@ def test_registry_is_consistent():
         twin = getattr(ModelManager, action.twin)
         assert callable(twin), action
         assert ACTION_LABELS[action.name] == action.label
-    assert sorted(ID_LESS) == ["create", "refresh", "retry", "unload-all"]
+    assert sorted(ID_LESS) == [
+        "create", "install-runtime", "plan-cleanup", "refresh", "retry", "unload-all",
+        "update-runtime",
+    ]  # fmt: skip
     assert [a.wire for a in ACTIONS if a.cancellable] == ["download"]
     # Labels the buttons and the error sentences have always used.
     assert (
@@ -118,3 +121,28 @@ def test_routing_refuses_bad_commands():
     assert rec.calls == []
     route(rec, {"type": "action", "action": "update", "id": "m1", "fields": {"unique": ""}})
     assert rec.calls == [("update_model", ("m1",), {"unique": None})]
+
+
+def test_bulk_ids_unload_first_and_free_reach_the_twins():
+    rec = Recorder()
+    route(rec, {"type": "action", "action": "delete-cache", "ids": ["a", "b"]})
+    route(rec, {"type": "action", "action": "download", "ids": ["a"], "unload_first": False})
+    route(rec, {"type": "action", "action": "unload", "ids": []})
+    route(rec, {"type": "action", "action": "load", "id": "m1", "unload_first": True})
+    route(rec, {"type": "action", "action": "plan-cleanup", "free": "10 GB"})
+    assert rec.calls == [
+        ("delete_cache", (["a", "b"],), {}),
+        ("download", (["a"],), {"unload_first": False}),
+        ("unload", ([],), {}),
+        ("load", ("m1",), {"unload_first": True}),
+        ("_plan_cleanup", (), {"free": "10 GB"}),
+    ]
+    assert [a.wire for a in ACTIONS if a.bulk] == [
+        "download", "cancel", "load", "unload", "delete", "delete-cache",
+    ]  # fmt: skip
+    for bad in ("a", [1], {"a": 1}):
+        with pytest.raises(ActionError, match="needs `ids` as a list"):
+            route(rec, {"type": "action", "action": "unload", "ids": bad})
+    with pytest.raises(ActionError, match="needs a model id"):  # `ids` only where bulk works
+        route(rec, {"type": "action", "action": "update", "ids": ["a"]})
+    assert len(rec.calls) == 5

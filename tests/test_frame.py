@@ -164,3 +164,25 @@ def test_index_and_text_columns_use_the_string_dtype():
     expected = "str" if major >= 3 else object
     assert df.index.dtype == expected and df["name"].dtype == expected
     assert df["created"].dtype == pd.DatetimeTZDtype("us", "UTC")
+
+
+def test_with_fit_adds_fit_and_used_measured_over_the_catalogue():
+    gib = 2**30
+    models = [
+        Model("a", name="A", ram=6 * gib, raw={"score": {"manual": 0, "automatic": 7}}),
+        Model("b", name="B", ram=4 * gib, loaded=True),
+        Model("c", name="C", cloud=True),
+    ]
+    df = models_dataframe(models, with_fit=True, usable=8 * gib)
+    assert list(df.columns) == [*COLUMNS, "fit", "used"]
+    assert df["fit"].dtype == "string" and df["used"].dtype == "Int64"
+    assert df.loc["a", "fit"] == "unload" and df.loc["b", "fit"] == "fits"
+    assert pd.isna(df.loc["c", "fit"]) and df.loc["a", "used"] == 7 and pd.isna(df.loc["b", "used"])
+    part = models_dataframe(models[:1], with_fit=True, usable=8 * gib, catalog=models)
+    assert part.loc["a", "fit"] == "unload"  # what is loaded comes from the whole catalogue
+    alone = models_dataframe(models[:1], with_fit=True, usable=8 * gib)
+    assert alone.loc["a", "fit"] == "fits"
+    empty = models_dataframe([], with_fit=True)
+    assert list(empty.columns) == [*COLUMNS, "fit", "used"]
+    assert empty["fit"].dtype == "string" and empty["used"].dtype == "Int64"
+    assert list(models_dataframe(models).columns) == list(COLUMNS)  # without: as before

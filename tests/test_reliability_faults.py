@@ -109,19 +109,21 @@ def send(mm: ModelManager, **content: Any) -> None:
     mm._handle_msg({**msg, "buffers": []})
 
 
-def server_rows(url: str) -> list[dict[str, Any]]:
-    """The rows a widget should show for the server's current snapshot."""
+def server_rows(url: str, mm: ModelManager | None = None) -> list[dict[str, Any]]:
+    """The rows a widget should show for the server's current snapshot (with `mm`'s machine
+    memory, which the rows' fits are measured against)."""
     body = httpx.get(f"{url}/models", timeout=5, trust_env=False).json()
-    return model_rows(parse_snapshot(body)[0])
+    usable = mm._fitness.usable if mm is not None else None
+    return model_rows(parse_snapshot(body)[0], usable)
 
 
 def matches_server(mm: ModelManager, url: str) -> bool:
-    return mm.models == server_rows(url)
+    return mm.models == server_rows(url, mm)
 
 
 def no_phantom_download(mm: ModelManager, url: str) -> bool:
     """Every row agrees with the server, and only downloading rows have live progress."""
-    rows = server_rows(url)
+    rows = server_rows(url, mm)
     downloading = {r["id"] for r in rows if r["downloading"]}
     live = {k for k, v in mm.progress.items() if not v.get("terminal")}
     return mm.models == rows and live <= downloading and not (set(mm.busy) - downloading)
@@ -554,7 +556,7 @@ def test_widget_http_500_on_each_action(action, emulator_factory, managers):
     elif action == "update":
         assert row(mm, target)["description"] == "edited by the reliability test"
     elif action == "refresh":
-        assert mm.models == server_rows(emu.url)
+        assert mm.models == server_rows(emu.url, mm)
 
 
 def test_client_http_500_on_each_route(emulator_factory):

@@ -13,6 +13,7 @@ from pieces_widgets.rows import (
     html_table,
     merge_progress,
     model_row,
+    model_rows,
     progress_entry,
     select_models,
     summary_line,
@@ -134,3 +135,46 @@ def test_html_table_escapes_everything():
     h = html_table([fake(name="<script>alert(1)</script>", unique='"><img>')], "title <b>")
     assert "<script>" not in h and "<img>" not in h and "<b>" not in h
     assert "&lt;script&gt;" in h
+
+
+def test_rows_carry_fit_and_used_measured_over_the_whole_catalogue():
+    from pieces_widgets.models import Model
+
+    gib = 2**30
+    models = [
+        Model("big", name="Big", ram=10 * gib),
+        Model("run", name="Running", ram=4 * gib, loaded=True, downloaded=True),
+        Model("small", name="Small", ram=gib, raw={"score": {"manual": 1, "reuse": 2}}),
+        Model("huge", name="Huge", ram=40 * gib),
+        Model("nofig", name="No figure"),
+        Model("cloud", name="Cloud", cloud=True),
+    ]
+    rows = {r["id"]: r for r in model_rows(models, usable=12 * gib)}
+    assert {k: r["fit"] for k, r in rows.items()} == {
+        "big": "unload", "run": "fits", "small": "fits", "huge": "too-large",
+        "nofig": "unknown", "cloud": None,
+    }  # fmt: skip
+    assert rows["big"]["fit_unload"] == ["run"] and rows["small"]["fit_unload"] == []
+    assert "unload Running (4.29 GB) first" in rows["big"]["fit_text"]
+    assert rows["cloud"]["fit_text"] is None and rows["cloud"]["fit_unload"] == []
+    assert rows["small"]["used"] == 3 and rows["big"]["used"] is None
+    unknown = model_rows(models)  # no machine figure: nothing but the running model "fits"
+    assert [r["fit"] for r in unknown] == ["unknown", "fits", "unknown", "unknown", "unknown", None]
+    assert model_row(fake())["fit"] is None and model_row(fake())["used"] is None
+
+
+def test_the_fits_filter_needs_the_machine_and_the_catalogue():
+    from pieces_widgets.models import Model
+    from pieces_widgets.rows import FILTERS
+
+    gib = 2**30
+    models = [
+        Model("a", name="Gemma", ram=6 * gib),
+        Model("b", name="Loaded", ram=4 * gib, loaded=True),
+        Model("c", name="Cloud gemma", cloud=True),
+    ]
+    assert "fits" in FILTERS
+    assert [m.id for m in select_models(models, "fits", usable=12 * gib)] == ["a", "b"]
+    assert [m.id for m in select_models(models, "fits", usable=8 * gib)] == ["b"]  # a: unload
+    assert [m.id for m in select_models(models, "fits")] == ["b"]  # unknown machine
+    assert [m.id for m in select_models(models, "fits", "gemma", 12 * gib)] == ["a"]
