@@ -19,7 +19,7 @@ const KNOWN_STATES = new Set(["cloud", "available", "downloading", "downloaded",
 /** Columns drawn from their table entry alone (name, provider and state have their own code). */
 const PLAIN = COLUMNS.filter((c) => c.text);
 /** Columns whose value moves to the name cell's meta line when folded away. */
-const FOLDED = COLUMNS.filter((c) => c.meta && foldLevel(c) > 0);
+const FOLDED = COLUMNS.filter((c) => c.meta && foldLevel(c) > 0).sort((a, b) => Number(Boolean(b.metaFirst)) - Number(Boolean(a.metaFirst)));
 /** One meta span per fold level, the most important (last to fold) first. */
 const FOLD_LEVELS = [...new Set(FOLDED.map(foldLevel))].sort((a, b) => b - a);
 /** Parts looked up by name in code but not named in the DOM (only cells and the meta line are). */

@@ -25,10 +25,11 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  *   column away at that size and below (its value then shows in the name cell's meta line);
  * - `text(raw)`: the cell text (columns with a custom renderer in rowview.js have none);
  *   `attr`: mirror the text in the cell's `data-value` (a literal name: server data never names attributes); `title(row)`: the exact-value tooltip;
- *   `meta(text)`: how the value reads on the meta line when the column is folded.
+ *   `meta(text)`: how the value reads on the meta line when the column is folded; `metaFirst`: it
+ *   leads its fold level's part of the meta line (the fit stays in view when the line is clamped).
  * @type {{key: string, label: string, kind: string, numeric?: boolean, cell?: string,
  *   widths: (string | null)[], value?: (row: Row) => any, text?: (raw: any) => string, attr?: boolean,
- *   title?: (row: Row) => string, meta?: (text: string) => string}[]}
+ *   title?: (row: Row) => string, meta?: (text: string) => string, metaFirst?: boolean}[]}
  */
 export const COLUMNS = [
   { key: "name", label: "Name", kind: "text", cell: "pmm-c-name", widths: ["minmax(180px, 1fr)", "minmax(132px, 1fr)", "minmax(0, 1fr)", "minmax(0, 1fr)"] },
@@ -47,8 +48,8 @@ export const COLUMNS = [
     title: (r) => (isNum(r.ram) ? `about ${formatInteger(r.ram)} bytes of RAM when loaded` : ""), meta: (t) => `${t} RAM`,
   },
   {
-    key: "fit", label: "Fit", kind: "fit", cell: "pmm-c-fit", widths: ["74px", "66px", "64px", null], value: fitLabel, text: str, attr: true,
-    title: (r) => str(r.fit_text), meta: (t) => t,
+    key: "fit", label: "Fit", kind: "fit", cell: "pmm-c-fit", widths: ["74px", "66px", null, null], value: fitLabel, text: str, attr: true,
+    title: (r) => str(r.fit_text), meta: (t) => t, metaFirst: true,
   },
   {
     key: "parameters", label: "Params", kind: "number", numeric: true, widths: ["66px", "54px", null, null], text: numText(formatParameters),

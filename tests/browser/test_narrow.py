@@ -180,3 +180,62 @@ def test_wide_layout_unfolded(page: Page, site: str, artifacts: pathlib.Path) ->
     for part, px in m["overflow"].items():
         assert px <= 0, f"{part} overflows by {px}px"
     page.locator("#out").screenshot(path=str(artifacts / "wide-1220.png"))
+
+
+# Issue 11's parts, each measured against the widget's own box.
+PARTS = """() => {
+  const root = document.querySelector('#out .pieces-mm');
+  const box = root.getBoundingClientRect();
+  const part = (sel) => {
+    const n = root.querySelector(sel);
+    if (!n || n.hidden || n.getClientRects().length === 0) return null;
+    const r = n.getBoundingClientRect();
+    return { over: n.scrollWidth - n.clientWidth, left: r.left - box.left, right: box.right - r.right,
+             text: n.textContent };
+  };
+  return {
+    budget: part('.pmm-budget'), bulk: part('.pmm-bulk'), cleanup: part('.pmm-cleanup'),
+    plan: part('.pmm-plan'), runtime: part('.pmm-runtime'), confirm: part('tr .pmm-confirm'),
+    fitMeta: [...root.querySelectorAll('tr[data-model-id] [data-slot="meta"]')]
+      .map((m) => m.textContent.replace(/\\u00a0/g, ' ')),
+  };
+}"""
+
+
+def test_narrow_issue11_parts(page: Page, site: str, artifacts: pathlib.Path) -> None:
+    """At 420 px: budget bars, bulk bar, Free space panel with a plan, runtime badge with its
+    error and Retry, and a fit confirmation all fit the widget's width (no sideways scroll)."""
+    m = open_harness(page, site, 420, "&select=3&runtime=failed&panel=cleanup")
+    check_narrow(m, 420)
+    page.locator("#out .pmm-picks button", has_text="10 GB").click()
+    page.wait_for_selector("#out .pmm-plan [data-plan-id]")
+    row = page.locator("#out tr[data-model-id]", has_text="Phi-4 14B").first
+    row.scroll_into_view_if_needed()
+    # The runtime blocks local downloads: Download is disabled and says why, within the row.
+    assert row.locator("button[data-action='download']").is_disabled()
+    blocked = row.locator(".pmm-blocked").bounding_box()
+    table = page.locator("#out .pmm-scroll").bounding_box()
+    assert blocked and table and blocked["x"] + blocked["width"] <= table["x"] + table["width"] + 0.5
+    parts = page.evaluate(PARTS)
+    # The runtime installed (error kept, so the badge still shows it): Download of a model too
+    # large for the machine asks first.
+    page.evaluate(
+        "() => { const m = window.harness.model;"
+        " m.set('runtime', {...m.get('runtime'), state: 'update-required', blocks: null}); }"
+    )
+    row.locator("button[data-action='download']").click()
+    parts["confirm"] = page.evaluate(PARTS)["confirm"]
+    for name in ("budget", "bulk", "cleanup", "plan", "runtime", "confirm"):
+        p = parts[name]
+        assert p is not None, f"{name} not shown"
+        assert p["over"] <= 0, f"{name} needs sideways scrolling by {p['over']}px: {p}"
+        assert p["left"] >= -0.5 and p["right"] >= -0.5, f"{name} outside the widget: {p}"
+    assert re.search(r"Disk.*RAM", parts["budget"]["text"]), parts["budget"]
+    assert "3 selected" in parts["bulk"]["text"]
+    assert "Retry" in parts["runtime"]["text"] and "failed" in parts["runtime"]["text"]
+    assert "Download anyway" in parts["confirm"]["text"]
+    # The fit answer stays visible at 420 px, on the meta line's first part.
+    assert any(re.search(r"(fits|too large|unload \d+|unknown)\b", t) for t in parts["fitMeta"])
+    overflow = page.evaluate(MEASURE)["overflow"]
+    assert all(px <= 0 for px in overflow.values()), overflow
+    page.locator("#out").screenshot(path=str(artifacts / "narrow-420-issue11.png"))
