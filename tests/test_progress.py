@@ -461,6 +461,7 @@ def test_progress_defaults_equality_hash_repr_and_pickle():
     assert p.stalled is False and p.terminal is False
     q = DownloadProgress("m", "UNKNOWN", 0.0, None, None, None, None, False, False)
     assert p == q and hash(p) == hash(q) and p != DownloadProgress("m", "FAILED")
+    assert len({hash(DownloadProgress("m", status)) for status in "ABCDEFGH"}) > 1
     assert p != DownloadProgress("m", "UNKNOWN", 1.0) and (p == "m") is False
     assert repr(DownloadProgress("m", "X", 5.0, 1, 20, 2.0, 3.0, True, False)) == (
         "DownloadProgress(model_id='m', status='X', percentage=5.0, bytes_done=1, "
