@@ -37,6 +37,13 @@ def model_ids(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _cancelled(outcome: Any) -> bool:
+    """Cancelled before it started (CancelledError) or on the server (a CANCELED progress)."""
+    return isinstance(outcome, asyncio.CancelledError) or (
+        getattr(outcome, "status", None) == "CANCELED"
+    )
+
+
 def _count(n: int) -> str:
     return f"{n} model{'s' if n != 1 else ''}"
 
@@ -112,8 +119,9 @@ class Bulk:
         self, action: str, outcomes: dict[str, Any], sizes: dict[str, int | None]
     ) -> tuple[str, str]:
         """One sentence for a finished batch, and its level ("error" when any id failed)."""
+        cancelled = [i for i, r in outcomes.items() if _cancelled(r)]
         ok = [i for i, r in outcomes.items() if not isinstance(r, BaseException)]
-        cancelled = [i for i, r in outcomes.items() if isinstance(r, asyncio.CancelledError)]
+        ok = [i for i in ok if i not in cancelled]
         failed = {
             i: r
             for i, r in outcomes.items()

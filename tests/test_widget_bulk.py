@@ -101,8 +101,10 @@ def test_bulk_download_goes_through_the_queue(emu):
     try:
         targets = ids(mm, "Llama 3.2 1B", "Granite Code 3B")
         handle = mm.download(targets)
-        second = eventually(lambda: mm.busy.get(targets[1]) == "queued", what="second queued")
-        assert second and mm.busy.get(targets[0]) != "queued"
+        eventually(  # one slot: the second waits in the queue while the first runs
+            lambda: row(mm, targets[0])["downloading"] and mm.busy.get(targets[1]) == "queued",
+            what="first running, second queued",
+        )
         result = handle.wait(WAIT)
         assert set(result) == set(targets)
         assert all(r.status == "COMPLETED" for r in result.values())
@@ -122,6 +124,24 @@ def test_bulk_cancel_calls_off_every_download(mm):
     result = handle.wait(WAIT)
     assert [r.status for r in result.values()] == ["CANCELED", "CANCELED"]
     assert not any(row(mm, t)["downloaded"] for t in targets)
+    assert notice_with(mm, "cancelled")["text"] == "Downloaded 0 models; 2 cancelled."
+
+
+def test_download_with_unload_first_and_bulk_load_commands(big_emu):
+    mm = ModelManager(big_emu.url, poll_interval=None)
+    try:
+        gemma, llama = ids(mm, "Gemma 2 9B", "Llama 3.2 3B")
+        send(mm, action="unload", ids=[llama])  # free the RAM, then take it again in bulk
+        eventually(lambda: not row(mm, llama)["loaded"], what="unloaded")
+        send(mm, action="load", ids=[llama])
+        eventually(lambda: row(mm, llama)["loaded"], what="loaded again")
+        assert notice_with(mm, "Loaded 1 model")["text"] == "Loaded 1 model (3.22 GB RAM)."
+        eventually(lambda: row(mm, gemma)["fit"] == "fits", what="gemma fits")
+        send(mm, action="download", id=gemma, unload_first=True)  # nothing in its way
+        eventually(lambda: row(mm, gemma)["downloaded"], what="downloaded")
+        assert row(mm, llama)["loaded"]  # nothing was unloaded: the fit named nobody
+    finally:
+        mm.close()
 
 
 def test_bulk_commands_reach_the_twins(mm):
@@ -147,7 +167,9 @@ def big_emu(emulator_factory):
     for entry in catalog:
         if entry["name"] == "Phi-4 14B":  # 12 GiB: fits 16 GiB x 0.8 only alone
             entry["downloaded"] = True
-    return emulator_factory(device={"hardware": {"ram": {"memory": 16 * GIB}}}, catalog=catalog)
+    return emulator_factory(
+        download_seconds=1.0, device={"hardware": {"ram": {"memory": 16 * GIB}}}, catalog=catalog
+    )
 
 
 def test_load_with_unload_first_unloads_what_the_fit_names(big_emu):
