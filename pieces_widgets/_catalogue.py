@@ -96,7 +96,7 @@ class CatalogueFollower:
                 if change.full:  # the first frame, or the first after a silent reconnect
                     if self.state != "pushed":
                         self._set("pushed", PUSHED)
-                    await self._mm._refresh_quietly()
+                    await self._reread()
                 else:
                     await self._apply(api, change)
         except asyncio.CancelledError:
@@ -117,6 +117,16 @@ class CatalogueFollower:
         except Exception as exc:  # never let a surprise stop the widget: poll instead
             self._down(exc)
 
+    async def _reread(self) -> None:
+        """Read the whole snapshot, silently: a failure here is no action of the user's (a lost
+        server still shows as unreachable; anything else waits for the next change or poll)."""
+        try:
+            await self._mm._refresh()
+        except PiecesUnavailable as exc:
+            self._sup.set_unreachable(exc)
+        except PiecesError as exc:
+            log.debug("re-reading the snapshot failed: %s", exc)
+
     def _down(self, exc: BaseException) -> None:
         log.debug("identifiers stream down: %s", exc)
         reason = (str(exc) or type(exc).__name__).splitlines()[0][:120]
@@ -127,7 +137,7 @@ class CatalogueFollower:
         snapshot = self._mm._snapshot
         known = {m.id for m in snapshot.models}
         if len(change.ids) > MANY or any(i not in known for i in change.ids):
-            await self._mm._refresh_quietly()  # new models: their place is the server's order
+            await self._reread()  # new models: their place is the server's order
             return
         asked = snapshot.ask()
         answers = await asyncio.gather(
@@ -140,7 +150,7 @@ class CatalogueFollower:
                 gone.add(model_id)
             elif isinstance(answer, PiecesError):  # could not re-read it: read everything
                 log.debug("re-reading %s failed: %s", model_id, answer)
-                await self._mm._refresh_quietly()
+                await self._reread()
                 return
             elif isinstance(answer, BaseException):
                 raise answer

@@ -68,7 +68,6 @@ class RuntimeFollower:
         self._mm = manager
         self._batch = manager._batch
         self._error: str | None = None  # our last install/update failure (until it succeeds)
-        self._fetched = False
         self._following: asyncio.Task[Any] | None = None
         self._last_pct: float | None = None  # how far the running attempt got
 
@@ -91,7 +90,6 @@ class RuntimeFollower:
         except Exception as exc:  # an older Pieces OS (404), a fault: nothing is blocked
             log.debug("runtime status unavailable: %s", exc)
             status = None
-        self._fetched = True
         self._show(status)
         if status is not None and status.state in ("installing", "updating"):
             self._follow_in_background()
@@ -180,8 +178,8 @@ class RuntimeFollower:
         """`work` (a download) refused early, with the reason, while local downloads are blocked."""
 
         async def run(handle: ActionHandle) -> Any:
-            if not self._fetched:
-                await self.refresh()
+            # No await before `work`: a Cancel right after the click must find the download
+            # queued (before the first status read, the server's own refusal says the same).
             blocks = self.value.get("blocks")
             model = self._mm._snapshot.find(handle.model_id)
             local = model is not None and model.cloud is False and not model.downloaded
