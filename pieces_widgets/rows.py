@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import unicodedata
@@ -52,10 +53,16 @@ def model_row(model: Any, report: Any = None) -> dict[str, Any]:
         row[flag] = bool(row[flag])
     row["state"] = model.state
     row["fit"] = None if report is None else report.status
-    row["fit_text"] = None if report is None else str(report)
+    row["fit_text"] = None if report is None else _fit_text(report)
     row["fit_unload"] = [] if report is None else [u.id for u in report.unload]
     row["used"] = model_used(model) if hasattr(model, "raw") else None
     return row
+
+
+@functools.lru_cache(maxsize=4096)
+def _fit_text(report: Any) -> str:
+    """str(report), remembered: most fits are the same from one snapshot to the next."""
+    return str(report)
 
 
 def model_rows(models: Iterable[Any], usable: int | None = None) -> list[dict[str, Any]]:
