@@ -146,3 +146,16 @@ def test_bulk_ids_unload_first_and_free_reach_the_twins():
     with pytest.raises(ActionError, match="needs a model id"):  # `ids` only where bulk works
         route(rec, {"type": "action", "action": "update", "ids": ["a"]})
     assert len(rec.calls) == 5
+
+
+def test_runtime_commands_have_their_labels_and_take_no_id():
+    assert ACTION_LABELS["install_runtime"] == "Install runtime"
+    assert ACTION_LABELS["update_runtime"] == "Update runtime"
+    assert list(WIRE_ACTIONS[-3:]) == ["install-runtime", "update-runtime", "plan-cleanup"]
+    rec = Recorder()
+    route(rec, {"type": "action", "action": "install-runtime", "id": "ignored"})
+    route(rec, {"type": "action", "action": "update-runtime"})
+    assert rec.calls == [("install_runtime", (), {}), ("update_runtime", (), {})]
+    assert friendly("install_runtime", PiecesUnavailable(), 10) == (
+        "Install runtime failed: lost the connection to Pieces OS."
+    )
