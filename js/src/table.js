@@ -21,7 +21,7 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  * column they sort (the testability contract). `kind` picks the sort comparison (text:
  * case-insensitive, numeric-aware; number; bool; state). The rest drives the row view:
  * - `cell`: the td's classes; `numeric`: right-aligned, tabular figures;
- * - `widths`: grid track per container size [wide, <=1100px, <=900px, <=520px]; null folds the
+ * - `widths`: grid track per container size [wide, <=1200px, <=900px, <=520px]; null folds the
  *   column away at that size and below (its value then shows in the name cell's meta line);
  * - `text(raw)`: the cell text (columns with a custom renderer in rowview.js have none);
  *   `attr`: mirror the text in the cell's `data-value` (a literal name: server data never names attributes); `title(row)`: the exact-value tooltip;
@@ -32,8 +32,8 @@ import { formatBytes, formatInteger, formatParameters, formatTokens, isNum } fro
  *   title?: (row: Row) => string, meta?: (text: string) => string, metaFirst?: boolean}[]}
  */
 export const COLUMNS = [
-  { key: "name", label: "Name", kind: "text", cell: "pmm-c-name", widths: ["minmax(180px, 1fr)", "minmax(132px, 1fr)", "minmax(0, 1fr)", "minmax(0, 1fr)"] },
-  { key: "provider", label: "Provider", kind: "text", cell: "pmm-c-provider", widths: ["112px", "96px", null, null], meta: (t) => t },
+  { key: "name", label: "Name", kind: "text", cell: "pmm-c-name", widths: ["minmax(172px, 1fr)", "minmax(132px, 1fr)", "minmax(0, 1fr)", "minmax(0, 1fr)"] },
+  { key: "provider", label: "Provider", kind: "text", cell: "pmm-c-provider", widths: ["112px", null, null, null], meta: (t) => t },
   {
     key: "cloud", label: "Where", kind: "bool", cell: "pmm-c-where", widths: ["60px", "52px", "52px", null],
     text: (v) => (v === null || v === undefined ? "" : v ? "cloud" : "local"), attr: true, meta: (t) => t,
@@ -48,7 +48,7 @@ export const COLUMNS = [
     title: (r) => (isNum(r.ram) ? `about ${formatInteger(r.ram)} bytes of RAM when loaded` : ""), meta: (t) => `${t} RAM`,
   },
   {
-    key: "fit", label: "Fit", kind: "fit", cell: "pmm-c-fit", widths: ["74px", "66px", null, null], value: fitLabel, text: str, attr: true,
+    key: "fit", label: "Fit", kind: "fit", cell: "pmm-c-fit", widths: ["74px", "70px", null, null], value: fitLabel, text: str, attr: true,
     title: (r) => str(r.fit_text), meta: (t) => t, metaFirst: true,
   },
   {
@@ -60,16 +60,16 @@ export const COLUMNS = [
     title: (r) => str(r.quantization), meta: (t) => t,
   },
   {
-    key: "max_tokens", label: "Context", kind: "number", numeric: true, widths: ["70px", "56px", null, null], text: numText(formatTokens),
+    key: "max_tokens", label: "Context", kind: "number", numeric: true, widths: ["66px", "56px", null, null], text: numText(formatTokens),
     title: (r) => (isNum(r.max_tokens) ? `${formatInteger(r.max_tokens)} tokens of context` : ""), meta: (t) => `${t} context`,
   },
 ];
 
 /** The selection checkbox column (first; not sortable, not a row field): its grid track per size. */
-export const SELECT_WIDTHS = ["30px", "28px", "28px", "26px"];
+export const SELECT_WIDTHS = ["28px", "28px", "28px", "26px"];
 
 /** The actions column (not sortable, not a row field): its grid track per container size. */
-export const ACTIONS_WIDTHS = ["228px", "168px", "minmax(140px, 160px)", "minmax(112px, 124px)"];
+export const ACTIONS_WIDTHS = ["228px", "164px", "minmax(140px, 160px)", "minmax(112px, 124px)"];
 
 /** @param {unknown} v */
 function str(v) {

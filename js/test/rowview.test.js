@@ -71,7 +71,7 @@ test("update() writes cells by slot and the folded values on the meta line; unch
   assert.ok(view.tr.querySelector(".pmm-pill--custom"));
   // One span per fold level, the last to fold first; spaces inside a value do not break.
   const meta = [...s.meta.children].map((n) => [n.getAttribute("data-fold"), n.textContent.replace(/\u00a0/g, " ")]);
-  assert.deepEqual(meta, [["3", "local · 4.69 GB"], ["2", "META · 6.44 GB RAM · 8B params · q4_K_S · 128K context"]]);
+  assert.deepEqual(meta, [["3", "local · 4.69 GB"], ["2", "6.44 GB RAM · 8B params · q4_K_S · 128K context"], ["1", "META"]]);
   assert.ok(!/ [^·]/.test(s.meta.children[1].textContent.replace(/ · /g, "")), "only the separators break");
   const before = s.bytes.firstChild;
   view.update({ ...r, name: "Renamed" });
@@ -82,8 +82,12 @@ test("update() writes cells by slot and the folded values on the meta line; unch
   assert.equal(s["fold-2"].firstChild, metaNode, "meta line not rewritten when its values did not change");
   view.update({ ...r, ram: null, provider: null, custom: false });
   assert.equal(s["fold-2"].textContent.replace(/\u00a0/g, " "), "8B params · q4_K_S · 128K context");
+  assert.equal(s["fold-1"].textContent, "");
   assert.equal(s["provider-text"].textContent, "—");
   assert.equal(view.tr.querySelector(".pmm-pill--custom"), null);
+  // The fit leads its level's part of the meta line (it stays in view when the line is clamped).
+  view.update({ ...r, fit: "unload", fit_unload: ["x"] });
+  assert.equal(s["fold-2"].textContent.replace(/\u00a0/g, " "), "unload 1 · 6.44 GB RAM · 8B params · q4_K_S · 128K context");
 });
 
 test("renderState and renderActions: progress block, buttons by ctx, confirm and error builders", () => {

@@ -239,3 +239,25 @@ def test_narrow_issue11_parts(page: Page, site: str, artifacts: pathlib.Path) ->
     overflow = page.evaluate(MEASURE)["overflow"]
     assert all(px <= 0 for px in overflow.values()), overflow
     page.locator("#out").screenshot(path=str(artifacts / "narrow-420-issue11.png"))
+
+
+@pytest.mark.parametrize("width", [960, 1150])
+def test_medium_width_fit_column_without_sideways_scrolling(
+    page: Page, site: str, width: int
+) -> None:
+    """901-1200 px (JupyterLab beside its side bar): the fit column stays, the provider folds
+    onto the meta line, and nothing needs sideways scrolling."""
+    m = open_harness(page, site, width)
+    assert m["rootWidth"] == width
+    for part, px in m["overflow"].items():
+        assert px <= 0, f"{part} needs sideways scrolling by {px}px at {width}px"
+    fit_shown = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#out th[data-column=\"fit\"]')).display"
+    )
+    assert fit_shown != "none"
+    cols = m["columns"]
+    assert not cols["provider"], cols
+    assert all(cols[k] for k in ("name", "cloud", "state", "bytes", "ram", "max_tokens")), cols
+    assert any(r["meta"] and "META" in r["meta"] for r in m["rows"]), m["rows"]
+    for r in m["rows"]:
+        assert r["overflow"] <= 0 and all(r["inside"].values()) and all(r["buttons"]), r
