@@ -169,7 +169,7 @@ def to_markdown(
         "anywidget, ours vs the bare WebSocket floor, busy vs idle kernel) is measured side by "
         "side, interleaved in the same run, so drift hits both sides alike.",
         "- **Medians**: every timed figure is a median over at least 5 runs (21 interleaved "
-        "processes per statement for start-up, 30 round trips each for the kernel, 25 "
+        "processes per statement for start-up, 30 round trips each for the kernel, 61 "
         "interleaved runs for the snapshot); percentiles are computed per run, then the median "
         "over runs is taken. The bundle size is exact.",
         "- **Isolation**: all servers listen on 127.0.0.1. Where CPU is measured (fan-out, "
