@@ -73,7 +73,8 @@ class AsyncOsApi:
         `PiecesStreamUnsupported` when the server refuses the stream (fall back to polling).
         """
         options = {k: v for k, v in locals().items() if k != "self"}
-        stream = ModelsWatcher(self, **options).stream()  # type: ignore[arg-type]
+        watcher = ModelsWatcher(self, **options, first_timeout=self.timeout)  # type: ignore[arg-type]
+        stream = watcher.stream()
         try:
             async for change in stream:
                 yield change

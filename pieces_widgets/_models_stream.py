@@ -94,8 +94,10 @@ class ModelsWatcher:
         max_reconnects: int | None = None,
         backoff: float = 0.2,
         max_backoff: float = 5.0,
+        first_timeout: float = 10.0,
     ) -> None:
         self.api = api
+        self.first_timeout = first_timeout  # a socket that never sends its catalogue is down
         self.reconnect = reconnect
         self.max_reconnects = max_reconnects
         self.backoff = backoff
@@ -121,7 +123,14 @@ class ModelsWatcher:
         try:
             while True:
                 try:
-                    message = await ws.recv()
+                    if kind == "changed":
+                        message = await ws.recv()
+                    else:  # websockets' recv is safe to cancel: nothing is lost
+                        message = await asyncio.wait_for(ws.recv(), self.first_timeout)
+                except asyncio.TimeoutError:
+                    raise PiecesTimeout(
+                        f"the identifiers stream sent no catalogue within {self.first_timeout:g} s"
+                    ) from None
                 except ConnectionClosed as closed:
                     with contextlib.suppress(Exception):
                         await ws.close()

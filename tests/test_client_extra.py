@@ -294,3 +294,24 @@ def test_get_model_of_a_deleted_id_is_model_not_found(client, emu):
     emu.remove_model(CUSTOM)
     with pytest.raises(ModelNotFound):
         client.get_model(CUSTOM)
+
+
+def test_watch_models_times_out_when_no_catalogue_comes():
+    """A server that accepts the upgrade but never sends the first frame is a down stream."""
+    from websockets.asyncio.server import serve
+
+    from pieces_widgets.errors import PiecesTimeout
+
+    async def main() -> None:
+        async def silent(ws) -> None:
+            await asyncio.sleep(10)
+
+        async with serve(silent, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with AsyncPiecesClient(f"http://127.0.0.1:{port}", timeout=0.5) as c:
+                started = time.monotonic()
+                with pytest.raises(PiecesTimeout, match=r"no catalogue within 0\.5 s"):
+                    await anext(c.watch_models())
+                assert time.monotonic() - started < 3
+
+    asyncio.run(asyncio.wait_for(main(), 20))
