@@ -304,7 +304,7 @@ def test_watch_models_times_out_when_no_catalogue_comes():
 
     async def main() -> None:
         async def silent(ws) -> None:
-            await asyncio.sleep(10)
+            await ws.wait_closed()  # sends nothing until the client gives up
 
         async with serve(silent, "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
