@@ -90,8 +90,9 @@ class CatalogueFollower:
         self._task = self._runner.spawn(self._follow())
 
     async def _follow(self) -> None:
-        api = await self._sup.api()
+        api = None
         try:
+            api = await self._sup.api()
             async for change in api.watch_models(max_reconnects=self.reconnects, max_backoff=2.0):
                 if change.full:  # the first frame, or the first after a silent reconnect
                     if self.state != "pushed":
@@ -110,12 +111,19 @@ class CatalogueFollower:
                 f"{exc.status}): {self._polling()}.",
             )
         except PiecesUnavailable as exc:
-            if not await api.ping():  # the server itself is gone: reconnect like any loss
+            if api is None or not await self._alive(api):  # the server is gone: reconnect
                 self._sup.set_unreachable(exc)
                 return
             self._down(exc)
         except Exception as exc:  # never let a surprise stop the widget: poll instead
             self._down(exc)
+
+    @staticmethod
+    async def _alive(api: Any) -> bool:
+        try:
+            return await api.ping()
+        except PiecesError:  # a closed client
+            return False
 
     async def _reread(self) -> None:
         """Read the whole snapshot, silently: a failure here is no action of the user's (a lost
