@@ -40,18 +40,6 @@ export class Selection {
     return changed;
   }
 
-  /** Drop ids no longer in the catalogue (Python does the same; this keeps the view honest meanwhile). @param {(id: string) => boolean} known */
-  prune(known) {
-    let changed = false;
-    for (const id of [...this.ids]) {
-      if (!known(id)) {
-        this.ids.delete(id);
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
   /** The ids as the trait holds them. @returns {string[]} */
   list() {
     return [...this.ids];

@@ -149,14 +149,15 @@ test("a bulk action that applies to none of the selected rows is disabled", () =
   assert.equal(bulkBtn("unload").getAttribute("aria-label"), "Unload 0 of the selected models");
 });
 
-test("Selection (pure): follow, set, prune, allState", () => {
+test("Selection (pure): follow, set, allState", () => {
   const s = new Selection();
   assert.equal(s.follow(["a", "b"]), true);
   assert.equal(s.follow(["b", "a"]), false, "same ids, any order");
   assert.equal(s.follow("junk"), true);
   assert.equal(s.size, 0);
-  s.set(["a", "b", "c"], true);
-  assert.equal(s.prune((id) => id !== "b"), true);
+  assert.equal(s.set(["a", "b", "c"], true), true);
+  assert.equal(s.set(["b"], false), true);
+  assert.equal(s.set(["b"], false), false, "nothing changed");
   assert.deepEqual(s.list(), ["a", "c"]);
   const entries = [{ id: "a", match: true }, { id: "b", match: true }, { id: "c", match: false }];
   assert.deepEqual(s.allState(entries), { checked: false, mixed: true, selected: 1, shown: 2 });
