@@ -16,6 +16,9 @@ Cloud models have no fit (None).
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -45,6 +48,8 @@ UNLOAD = "unload"
 TOO_LARGE = "too-large"
 UNKNOWN = "unknown"
 FIT_STATUSES = (FITS, UNLOAD, TOO_LARGE, UNKNOWN)
+_NAMED = 5  # a report names at most this many models to unload, then says how many more
+_format = functools.lru_cache(maxsize=4096)(format_bytes)
 
 
 class Unload(NamedTuple):
@@ -74,7 +79,7 @@ class FitReport:
 
     def __str__(self) -> str:
         label = self.name or self.model_id
-        f = format_bytes
+        f = _format  # the same few figures recur in every row's text: format each once
         if self.loaded:
             using = f", using {f(self.needed)}" if self.needed is not None else ""
             return f"{label} is loaded (running){using}."
@@ -92,20 +97,37 @@ class FitReport:
         free = f"{f(self.available)} free of {f(self.usable)} usable"
         if self.status == FITS:
             return f"{label} fits: needs {f(self.needed)}, {free}."
-        names = ", ".join(f"{u.name or u.id} ({f(u.ram)})" for u in self.unload)
+        names = ", ".join(f"{u.name or u.id} ({f(u.ram)})" for u in self.unload[:_NAMED])
+        if len(self.unload) > _NAMED:
+            names += f" and {len(self.unload) - _NAMED} more"
         return f"{label} needs {f(self.needed)} but only {free}: unload {names} first."
 
 
 class _Loaded:
-    """The loaded local models, largest RAM first (id breaks ties), and their total RAM."""
+    """The loaded local models, largest RAM first (id breaks ties), and their total RAM.
 
-    __slots__ = ("models", "total", "unknown")
+    ``freed[k]`` is the RAM the first k of them free: the fewest to unload for a model is found
+    by bisection and `unloads[:k]` shared, so a catalogue with many loaded models costs
+    O(log k) per model, not O(k) (20,000 models with 650 loaded took 19 s).
+    """
+
+    __slots__ = ("freed", "models", "prefixes", "total", "unknown", "unloads")
 
     def __init__(self, models: Iterable[Model]) -> None:
         loaded = [m for m in models if m.loaded is True and not m.cloud]
         self.unknown = any(m.ram is None for m in loaded)
         self.models = sorted((m for m in loaded if m.ram is not None), key=_largest_first)
         self.total = sum(m.ram for m in self.models)
+        self.unloads = tuple(Unload(m.id, m.name, m.ram) for m in self.models)  # type: ignore[arg-type]
+        self.freed = list(itertools.accumulate((u.ram for u in self.unloads), initial=0))
+        self.prefixes: dict[int, tuple[Unload, ...]] = {}  # one tuple per count, shared
+
+    def first(self, count: int) -> tuple[Unload, ...]:
+        """The `count` largest loaded models (the same tuple for every model that needs them)."""
+        found = self.prefixes.get(count)
+        if found is None:
+            found = self.prefixes[count] = self.unloads[:count]
+        return found
 
 
 def _largest_first(m: Model) -> tuple[int, str]:
@@ -118,7 +140,7 @@ def _fit(model: Model, loaded: _Loaded, usable: int | None) -> FitReport | None:
     needed = model.ram
     free = None if usable is None or loaded.unknown else usable - loaded.total
     available = None if free is None else max(0, free)
-    unload: list[Unload] = []
+    unload: tuple[Unload, ...] = ()
     if model.loaded is True:
         status = FITS
     elif needed is None or usable is None:
@@ -130,12 +152,9 @@ def _fit(model: Model, loaded: _Loaded, usable: int | None) -> FitReport | None:
     elif needed <= free:
         status = FITS
     else:
-        status = UNLOAD
-        for m in loaded.models:  # largest first: the fewest models to unload
-            unload.append(Unload(m.id, m.name, m.ram))  # type: ignore[arg-type]
-            free += m.ram  # type: ignore[operator]
-            if needed <= free:
-                break
+        status = UNLOAD  # largest first: the fewest models to unload (needed <= usable: enough)
+        count = bisect.bisect_left(loaded.freed, needed - free)
+        unload = loaded.first(count)
     return FitReport(
         model_id=model.id,
         name=model.name,
@@ -144,7 +163,7 @@ def _fit(model: Model, loaded: _Loaded, usable: int | None) -> FitReport | None:
         available=available,
         usable=usable,
         loaded=model.loaded is True,
-        unload=tuple(unload),
+        unload=unload,
     )
 
 

@@ -178,3 +178,16 @@ def test_the_fits_filter_needs_the_machine_and_the_catalogue():
     assert [m.id for m in select_models(models, "fits", usable=8 * gib)] == ["b"]  # a: unload
     assert [m.id for m in select_models(models, "fits")] == ["b"]  # unknown machine
     assert [m.id for m in select_models(models, "fits", "gemma", 12 * gib)] == ["a"]
+
+
+def test_many_models_to_unload_are_all_listed_but_five_named():
+    from pieces_widgets.models import Model
+
+    gib = 2**30
+    loaded = [Model(f"l{i}", name=f"Loaded {i}", ram=gib, loaded=True) for i in range(8)]
+    models = [*loaded, Model("big", name="Big", ram=9 * gib)]
+    rows = {r["id"]: r for r in model_rows(models, usable=10 * gib)}  # 2 GiB free: unload 7
+    big = rows["big"]
+    assert big["fit"] == "unload" and big["fit_unload"] == [f"l{i}" for i in range(7)]
+    assert big["fit_text"].endswith("Loaded 4 (1.07 GB) and 2 more first.")
+    assert "Loaded 5" not in big["fit_text"]
