@@ -69,3 +69,13 @@ def test_deleting_selected_models_in_bulk_empties_the_selection(mm):
     assert list(result) == made and all(v is None for v in result.values())
     eventually(lambda: mm.selection == [], what="selection emptied")
     assert "Deleted 2 models" in mm.notice["text"]
+
+
+def test_a_selected_model_deleted_elsewhere_leaves_without_a_refresh(mm, emulator):
+    """The server pushes the deletion (identifiers stream): no refresh, no polling needed."""
+    custom = mm.create_model("Pushed away", unique="pushed-away").wait(WAIT)
+    mm.selection = [custom.id]
+    eventually(lambda: mm.server.get("stream") == "pushed", what="the stream connected")
+    with PiecesClient(emulator.url) as other:
+        other.delete_model(custom.id)
+    eventually(lambda: mm.selection == [], timeout=5, what="the pushed deletion left the selection")
