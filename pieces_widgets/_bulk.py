@@ -146,25 +146,36 @@ class Bulk:
 
     # -- unload what is in the way, then act -----------------------------------------------------
     def unload_first(self, action: str, model_id: str, work: Any) -> Any:
-        """`work` (a download or a load) preceded by unloading the row's `fit_unload` models."""
+        """`work` (a download or a load) preceded by unloading the row's `fit_unload` models.
+
+        A download unloads once queued (`DownloadQueue.before`), so a Cancel while the models
+        are unloading drops it like any queued download.
+        """
 
         async def run(handle: ActionHandle) -> Any:
+            if action != "download":
+                await self._unload_in_the_way(model_id)
+                return await work(handle)
+            self._mm._downloads.before[model_id] = lambda: self._unload_in_the_way(model_id)
             try:
-                report = self._mm._fitness.report(model_id)
-            except KeyError:  # not in the snapshot: nothing known to be in its way
-                report = None
-            in_the_way = [u.id for u in report.unload] if report is not None else []
-            if in_the_way:
-                unloading = {i: self._mm.unload(i) for i in in_the_way}
-                for i, child in unloading.items():
-                    try:
-                        await asyncio.shield(asyncio.wrap_future(child._done))
-                    except Exception as exc:
-                        name = self._mm._snapshot.name(i)
-                        raise ActionError(f"could not unload {name} first ({exc})") from exc
-            return await work(handle)
+                return await work(handle)
+            finally:
+                self._mm._downloads.before.pop(model_id, None)
 
         return run
+
+    async def _unload_in_the_way(self, model_id: str) -> None:
+        try:
+            report = self._mm._fitness.report(model_id)
+        except KeyError:  # not in the snapshot: nothing known to be in its way
+            report = None
+        unloading = {u.id: self._mm.unload(u.id) for u in (report.unload if report else ())}
+        for i, child in unloading.items():
+            try:
+                await asyncio.shield(asyncio.wrap_future(child._done))
+            except Exception as exc:
+                name = self._mm._snapshot.name(i)
+                raise ActionError(f"could not unload {name} first ({exc})") from exc
 
     # -- the cleanup plan --------------------------------------------------------------------------
     def plan_cleanup(self, free: Any) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,9 @@ class DownloadQueue:
         self._slots: asyncio.Semaphore | None = None
         self._downloads: dict[str, _Download] = {}
         self.watching: set[str] = set()  # models whose progress socket is open
+        # Work to do once a download is queued but before it takes a slot (unloading what is in
+        # its way): Cancel meanwhile finds it `queued` and drops it, like any queued download.
+        self.before: dict[str, Callable[[], Awaitable[Any]]] = {}
 
     # -- a download of ours --------------------------------------------------------------------
     async def run(self, handle: ActionHandle) -> Any:
@@ -53,6 +57,9 @@ class DownloadQueue:
         record = self._downloads[model_id] = _Download(handle)
         self._mm._snapshot.set_row(model_id, busy="queued")
         try:
+            before = self.before.pop(model_id, None)
+            if before is not None:
+                await before()
             async with self._slots:
                 record.phase = "starting"  # no await before this: cancel sees it
                 return await self._download(record, model_id)

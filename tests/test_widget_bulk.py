@@ -5,6 +5,7 @@ downloads share the queue; commands with `ids` and `unload_first` reach the same
 from __future__ import annotations
 
 import time
+from concurrent.futures import CancelledError
 
 import pytest
 
@@ -201,5 +202,26 @@ def test_unload_first_that_fails_does_not_act(big_emu):
             handle.wait(WAIT)
         assert not row(mm, phi)["loaded"]
         assert "could not unload Llama 3.2 3B first" in mm.errors[phi]
+    finally:
+        mm.close()
+
+
+def test_cancel_while_unloading_first_drops_the_download(emu):
+    mm = ModelManager(emu.url, poll_interval=None)
+    try:
+        phi, llama = ids(mm, "Phi-4 14B", "Llama 3.2 3B")
+        eventually(lambda: row(mm, phi)["fit"] == "unload", what="the unload fit")
+        emu.faults.latency(1.5, route="unload")
+        handle = mm.download(phi, unload_first=True)
+        eventually(lambda: mm.busy.get(llama) == "unload", what="unloading first")
+        assert mm.busy.get(phi) == "queued"  # queued while the way is cleared
+        mm.cancel(phi).wait(WAIT)
+        with pytest.raises(CancelledError):
+            handle.wait(WAIT)
+        time.sleep(2.0)  # the unload lands; the dropped download must not start after it
+        assert not any(
+            m == "POST" and p.endswith(f"/model/{phi}/download") for m, p in emu.requests
+        )
+        assert not row(mm, phi)["downloading"] and not row(mm, phi)["downloaded"]
     finally:
         mm.close()
