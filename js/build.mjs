@@ -44,6 +44,32 @@ export function srcHash() {
   return h.digest("hex");
 }
 
+// Internal property names (fields and methods of the view's own objects, never data from
+// Python, DOM properties, attribute names or the anywidget API) shortened by esbuild's
+// mangleProps. A name may go here only if it never crosses that boundary: a data key or DOM
+// property with the same name would be renamed too. Mangled names are stable within one build.
+const INTERNAL = `
+  byId chips windowed deleteBtn bars clock prog queue closed shown sorted mounted
+  connecting updated banner tbody thead env parts doc slots
+  actSig allState alt announce askBulk askDelete askedSeq bannerMessage
+  bannerTried blockedEl budgetNode bulkConfirming bulkNode busyEl bytesDone cancelRaf
+  cleanupNode clearBtn clearFilters clearNoticeTimer confirmBox confirmBulk confirmCleanup confirmText
+  confirming connBadge connEmulated connLabel connUrl connVersion diskBytes dismissBulk
+  dismissedErrors dismissedNoticeSeq emptyText flushSearch focusedItem frameId freeBtn freeButton
+  haystack headHeight hideNotice isSelected metaDirty metaFirst mirror nameOf
+  noticeText noticeTimer onBusy onFrame onMatches onResize onRow onRows
+  onScroll overview progVisible queueSearch ramBytes refreshActions refreshBtn refreshTimer
+  rematch renderActions renderBlocked renderChips renderConnecting renderConnection renderCounts renderMeta
+  renderSelected renderSort renderState renderTitles resizeObserver retryAt retryText rowEstimate
+  rowOf runtimeAction runtimeNode scroller searchInput searching selectAll setFilter
+  setMeta setRefreshing setSort setSpacer showCleanup showNotice slotPaths sortColumn
+  spacerBottom spacerTop statusExtra ths titled unloadAllBtn viewHeight viewTop
+  winEnd winStart writeTrait dirty gen pos mixed pill
+  stamp nodes point init schedule highlight toggleAll yes
+  raf terms inputs template opener
+`.trim().split(/\s+/);
+const mangleProps = new RegExp(`^(?:${INTERNAL.join("|")})$`);
+
 async function main() {
   const banner = `/* src-sha256:${srcHash()} */\n`;
   const js = await esbuild.build({
@@ -52,6 +78,7 @@ async function main() {
     format: "esm",
     minify: true,
     target: "es2020",
+    mangleProps,
     legalComments: "none",
     write: false,
     logLevel: "warning",
