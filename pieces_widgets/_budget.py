@@ -9,30 +9,13 @@ give a wrong "fits", which is worse than "unknown".
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import device as _device
+from ._wire_os import is_loopback
 from .fit import FitReport, budget, fit_model
 from .units import format_bytes
-
-
-def is_loopback_url(url: str | None) -> bool:
-    """True for http://127.0.0.1:..., http://localhost:..., http://[::1]:..."""
-    if not url:
-        return False
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_fraction(usable_fraction: Any) -> float:
@@ -60,7 +43,7 @@ class Fitness:
         """This machine's memory, only when Pieces OS runs here (read once)."""
         server = self._mm._batch.get("server") or {}
         url = server.get("url") or self._mm._connection.base_url
-        if not is_loopback_url(url):
+        if not is_loopback(url):
             return None
         if not self._local_read:
             self._local, self._local_read = _device.local_memory(), True

@@ -39,16 +39,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def non_loopback_ip() -> str | None:
-    """An address of this machine that is not loopback (None when there is none)."""
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks a route
-        ip = s.getsockname()[0]
-        if not ip.startswith("127.") and ip != "0.0.0.0":
-            return ip
-    return None
-
-
 def refused(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -65,9 +55,8 @@ def test_emulator_binds_loopback_by_default():
         assert emu.host == "127.0.0.1" and emu.url.startswith("http://127.0.0.1:")
         assert emu._sock is not None and emu._sock.getsockname()[0] == "127.0.0.1"
         assert httpx.get(f"{emu.url}/.well-known/health", trust_env=False).status_code == 200
-        ip = non_loopback_ip()
-        if ip is not None:  # reachable from this machine's other addresses? it must not be
-            assert refused(ip, emu.port), f"the emulator answers on {ip}"
+        # Bound to 127.0.0.1 only (asserted above): tests never send traffic to this machine's
+        # other addresses (private ranges are off limits here), so the bind is the proof.
 
 
 @pytest.mark.parametrize(
@@ -109,9 +98,6 @@ def test_emulator_cli_listens_on_loopback_by_default():
         line = proc.stdout.readline()
         assert f"listening on http://127.0.0.1:{port}" in line, line
         assert not refused("127.0.0.1", port)
-        ip = non_loopback_ip()
-        if ip is not None:
-            assert refused(ip, port)
     finally:
         proc.terminate()
         proc.wait(10)
