@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
 
 from benchmarks.bench_support import (
@@ -51,10 +52,15 @@ def widget_state(n: int) -> dict[str, Any]:
     with Emulator(catalog=catalog) as emu:
         mm = ModelManager(emu.url, poll_interval=None)
         try:
-            state = {k: v for k, v in mm.get_state().items() if not k.startswith("_")}
+            while True:  # device information may land meanwhile: read rows and figure together
+                usable = mm._fitness.usable  # the memory figure the rows' fits are measured with
+                state = {k: v for k, v in mm.get_state().items() if not k.startswith("_")}
+                if mm._fitness.usable == usable and state["models"] == mm.models:
+                    break
+                time.sleep(0.2)
         finally:
             mm.close()
-    expected = model_rows(parse_snapshot({"iterable": catalog})[0])
+    expected = model_rows(parse_snapshot({"iterable": catalog})[0], usable)
     assert state["models"] == expected, "widget rows differ from model_rows(parse_snapshot(...))"
     return json.loads(json.dumps(state))
 
