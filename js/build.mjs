@@ -50,7 +50,8 @@ export function srcHash() {
 // property with the same name would be renamed too. Mangled names are stable within one build.
 const INTERNAL = `
   byId chips windowed deleteBtn bars clock prog queue closed shown sorted mounted
-  connecting updated banner tbody thead env parts doc slots
+  connecting updated banner tbody thead env parts doc slots slot
+  view widths cell numeric kind node sync wrap box bar fill acts
   actSig allState alt announce askBulk askDelete askedSeq bannerMessage
   bannerTried blockedEl budgetNode bulkConfirming bulkNode busyEl bytesDone cancelRaf
   cleanupNode clearBtn clearFilters clearNoticeTimer confirmBox confirmBulk confirmCleanup confirmText
