@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from . import _wire
+from . import _http, _wire
 from .errors import ModelNotFound, PiecesAPIError, PiecesError, PiecesTimeout, PiecesUnavailable
 from .models import Model
 from .progress import DownloadProgress, ProgressTracker
@@ -321,7 +321,7 @@ async def connect_path(base: str, path: str, timeout: float, model_id: str | Non
             url,
             open_timeout=timeout,
             compression=None,
-            user_agent_header=_wire.USER_AGENT,
+            user_agent_header=_http.USER_AGENT,
             **_ws_options(),
         )
     except InvalidStatus as e:

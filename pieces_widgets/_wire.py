@@ -16,17 +16,13 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from .errors import (
     ModelNotFound,
@@ -36,53 +32,17 @@ from .errors import (
     PiecesTimeout,
     PiecesUnavailable,
 )
-from .models import Model, parse_model, parse_snapshot
+from .models import Model, loads, parse_model, parse_snapshot
 from .units import format_bytes
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("pieces_widgets")
 
 SCHEMA = {"migration": 0, "semantic": "MAJOR_0_MINOR_0_PATCH_1"}
 EMULATOR_HEADER = "x-pieces-emulator"
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-def _user_agent() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"pieces-widgets/{version('pieces-widgets')}"
-    except Exception:  # pragma: no cover - bare checkout
-        return "pieces-widgets"
-
-
-USER_AGENT = _user_agent()
-
-# Drop idle connections before a server's usual 5 s keep-alive does: reusing one the server is
-# closing at that very moment loses the request ("Server disconnected without sending a response").
-_LIMITS = httpx.Limits(keepalive_expiry=2.0)
-
-
-@functools.lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    """httpx's default verified TLS context, built once per process.
-
-    Why: loading the CA bundle costs tens of milliseconds of CPU, and httpx does it for every
-    client (the widget makes one per connection, while downloads stream). Sharing one context
-    keeps https verified exactly as before.
-    """
-    return httpx.create_ssl_context()
-
-
-def http_options(timeout: float, headers: dict[str, str] | None) -> dict[str, Any]:
-    """Settings for ``httpx.Client`` and ``httpx.AsyncClient`` alike."""
-    return {
-        "verify": _tls_context(),
-        "timeout": httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        "follow_redirects": False,
-        "trust_env": False,  # a local server: never route it through an HTTP(S)_PROXY
-        "headers": {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
-        "limits": _LIMITS,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +160,7 @@ def interpret(call: _Call, response: httpx.Response) -> Any:
             f"{call.method} {call.path} should answer JSON but sent {ctype.split(';')[0]}", content
         )
     try:
-        data = json.loads(content)
+        data = loads(content)
     except ValueError:
         raise PiecesProtocolError.unexpected(
             f"{call.method} {call.path} answered malformed JSON", content
@@ -210,6 +170,8 @@ def interpret(call: _Call, response: httpx.Response) -> Any:
 
 def transport_error(exc: Exception, call: _Call, base_url: str, timeout: float) -> PiecesError:
     """Translate an httpx exception into ours, naming the URL."""
+    import httpx
+
     where = f"{call.method} {base_url}{call.path}"
     if isinstance(exc, httpx.ConnectTimeout):
         return PiecesUnavailable([base_url], "connection timed out")

@@ -19,9 +19,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
-
-from . import _wire
+from . import _http, _wire
 from ._client_os import AsyncOsApi, SyncOsApi
 from ._loop import LoopTasks
 from ._models_stream import ModelsChange, PiecesStreamUnsupported
@@ -46,7 +44,7 @@ log = logging.getLogger("pieces_widgets")
 class _BaseClient:
     """What both twins share: the URL rules, the HTTP client's settings, the snapshot parser."""
 
-    _http_cls: type[httpx.Client] | type[httpx.AsyncClient]
+    _sync: bool  # which httpx client: Client (True) or AsyncClient
 
     def __init__(
         self,
@@ -63,7 +61,8 @@ class _BaseClient:
         self._base_url: str | None = self._explicit or self._first_url()
         self._extra_headers = dict(headers or {})
         self._list_call = _wire.models(_wire.SnapshotParser(reuse_models))
-        self._http: Any = self._http_cls(**_wire.http_options(self.timeout, headers))
+        self._http: Any = _http.http_client(self._sync, self.timeout, headers)
+        self._http_error = _http.http_error()
         self._closed = False
         self._ready()
 
@@ -86,7 +85,7 @@ class AsyncPiecesClient(AsyncOsApi, _BaseClient):
     next call discovers again (Pieces OS may come back on another port).
     """
 
-    _http_cls = httpx.AsyncClient
+    _sync = False
 
     @property
     def base_url(self) -> str | None:
@@ -119,7 +118,7 @@ class AsyncPiecesClient(AsyncOsApi, _BaseClient):
         args, kwargs = self._request(call, base)
         try:
             response = await self._http.request(*args, **kwargs)
-        except httpx.HTTPError as e:
+        except self._http_error as e:
             error = _wire.transport_error(e, call, base, self.timeout)
             if isinstance(error, PiecesUnavailable) and self._explicit is None:
                 self._base_url = None  # rediscover next time
@@ -243,7 +242,7 @@ class PiecesClient(SyncOsApi, _BaseClient):
     and `watch_download` runs on the shared background loop thread.
     """
 
-    _http_cls = httpx.Client
+    _sync = True
 
     def _ready(self) -> None:
         self._tasks = LoopTasks(lambda: PiecesError("this client is closed"))
@@ -282,7 +281,7 @@ class PiecesClient(SyncOsApi, _BaseClient):
         args, kwargs = self._request(call, base)
         try:
             response = self._http.request(*args, **kwargs)
-        except httpx.HTTPError as e:
+        except self._http_error as e:
             raise _wire.transport_error(e, call, base, self.timeout) from e
         log.debug("%s %s -> %d", call.method, call.path, response.status_code)
         return _wire.interpret(call, response)
@@ -393,7 +392,7 @@ class PiecesClient(SyncOsApi, _BaseClient):
         return self._tasks.iterate(self._async_client().watch_download(model, **options))
 
 
-def _close_quietly(http: httpx.Client, tasks: LoopTasks, client: AsyncPiecesClient | None) -> None:
+def _close_quietly(http: Any, tasks: LoopTasks, client: AsyncPiecesClient | None) -> None:
     """Cancel the client's work on the shared loop, close its async twin there, close `http`."""
     tasks.close(client.aclose() if client is not None else None)
     with contextlib.suppress(Exception):
