@@ -124,7 +124,7 @@ class DownloadProgress:
         if self._terminal:
             if self._status.upper() == "COMPLETED":
                 eta = 0.0
-        elif t0 is not None and self._at - t0 >= self._min_span:
+        elif t0 is not None and self._at - t0 >= self._min_span and self._at > t0:
             rate = (pct - self._p0) / (self._at - t0)  # percent per second
             if total is not None:
                 speed = rate / 100.0 * total

@@ -478,3 +478,15 @@ def test_a_tracker_report_equals_its_plain_twin():
     twin = DownloadProgress("m", "IN-PROGRESS", 30.0, 300, 1000, p.speed, p.eta, False, False)
     assert p == twin and hash(p) == hash(twin) and repr(p) == repr(twin)
     assert pickle.loads(pickle.dumps(p)) == twin
+
+
+
+def test_min_span_zero_with_a_frame_at_the_first_samples_instant_has_no_speed():
+    """No time has passed: no rate can be measured (was a ZeroDivisionError with min_span=0)."""
+    t, clock = tracker(min_span=0.0)
+    t.update(frame(percentage=0))
+    same = t.update(frame(percentage=10))  # the clock has not moved
+    assert same.percentage == 10 and same.speed is None and same.eta is None
+    clock.advance(0.5)
+    later = t.update(frame(percentage=20))
+    assert later.speed is not None and later.speed > 0 and later.eta is not None
