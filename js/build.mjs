@@ -70,8 +70,27 @@ const INTERNAL = `
   raf terms inputs template opener
 `.trim().split(/\s+/);
 const mangleProps = new RegExp(`^(?:${INTERNAL.join("|")})$`);
+/** INTERNAL names that js/src also writes as strings, but only as values (a tag, a role, a
+ * connection state), never as a key looked up by that string. */
+const VALUE_ONLY = new Set(["cell", "connecting", "tbody", "thead"]);
+
+/**
+ * Refuse to build when an INTERNAL name is also a string in js/src (outside comments): a
+ * `data-action`, slot or trait name looked up as a key would no longer be found once renamed.
+ */
+function checkInternalNames() {
+  const bad = [];
+  for (const abs of listFiles(srcDir).filter((p) => p.endsWith(".js"))) {
+    const code = readFileSync(abs, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:\\])\/\/.*$/gm, "$1");
+    for (const m of code.matchAll(/["'`]([A-Za-z]\w*)["'`]/g)) {
+      if (mangleProps.test(m[1]) && !VALUE_ONLY.has(m[1])) bad.push(`${relative(srcDir, abs)}: "${m[1]}"`);
+    }
+  }
+  if (bad.length) throw new Error(`build.mjs: INTERNAL names used as strings in js/src: ${bad.join(", ")}`);
+}
 
 async function main() {
+  checkInternalNames();
   const banner = `/* src-sha256:${srcHash()} */\n`;
   const js = await esbuild.build({
     entryPoints: [join(srcDir, "widget.js")],

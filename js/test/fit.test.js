@@ -6,7 +6,7 @@ import { Window } from "happy-dom";
 import { gauge } from "../src/budget.js";
 import { fitConfirm, needsFitConfirm } from "../src/fit.js";
 import { fitLabel, filterCounts, matchesFilter, sortRows } from "../src/table.js";
-import { createView } from "../src/widget.js";
+import { createView } from "./helpers.js";
 import { FakeModel, fakeClock, fitted, row } from "./helpers.js";
 
 /** @type {Window} */ let win;

@@ -1,6 +1,15 @@
 // Test helpers: a ~20-line fake anywidget model, fake timers, and a small compact-row catalogue.
 import { WIRE_ACTIONS } from "../src/actions.js";
 
+// The view's entry point. `npm run test:bundle` (PMM_BUNDLE=1) runs the view tests against the
+// built bundle (pieces_widgets/static/widget.js) instead of js/src: the build renames internal
+// property names (js/build.mjs, INTERNAL), and only a run on the bundle shows that it still works.
+const entry = process.env.PMM_BUNDLE
+  ? await import("../../pieces_widgets/static/widget.js")
+  : await import("../src/widget.js");
+export const { createView, WINDOW_MIN } = entry;
+export const widget = entry.default;
+
 /** A fake anywidget model: get/set/on/off/save_changes/send; `set` fires `change:<key>`. */
 export class FakeModel {
   constructor(state = {}) {

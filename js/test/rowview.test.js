@@ -5,7 +5,7 @@ import { Window } from "happy-dom";
 import { h } from "../src/dom.js";
 import { RowView, rowParts } from "../src/rowview.js";
 import { ACTIONS_WIDTHS, COLUMNS, SELECT_WIDTHS, foldLevel, gridTemplates } from "../src/table.js";
-import { createView } from "../src/widget.js";
+import { createView } from "./helpers.js";
 import { FakeModel, catalogue, fakeClock, row } from "./helpers.js";
 
 /** @type {Window} */ let win;

@@ -7,7 +7,7 @@ import { Window } from "happy-dom";
 import { WIRE_ACTIONS } from "../src/actions.js";
 import { planSummary } from "../src/cleanup.js";
 import { runtimeView } from "../src/runtime.js";
-import { createView } from "../src/widget.js";
+import { createView } from "./helpers.js";
 import { FakeModel, fakeClock, fitted } from "./helpers.js";
 
 /** @type {Window} */ let win;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, test } from "node:test";
 import { Window } from "happy-dom";
 import { bulkPlan, bulkText } from "../src/bulk.js";
 import { Selection } from "../src/selection.js";
-import { createView } from "../src/widget.js";
+import { createView } from "./helpers.js";
 import { FakeModel, catalogue, fakeClock, fitted, row } from "./helpers.js";
 
 /** @type {Window} */ let win;

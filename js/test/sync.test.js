@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Window } from "happy-dom";
 import { ACTION_LABELS, WIRE_ACTIONS } from "../src/actions.js";
 import { createSync } from "../src/sync.js";
-import { createView } from "../src/widget.js";
+import { createView } from "./helpers.js";
 import { FakeModel, catalogue, fakeClock, row } from "./helpers.js";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 import { Window } from "happy-dom";
-import widget, { createView } from "../src/widget.js";
+import { createView, widget } from "./helpers.js";
 import { COLUMN_KEYS } from "../src/table.js";
 import { FakeModel, catalogue, fakeClock, row } from "./helpers.js";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 import { Window } from "happy-dom";
-import { WINDOW_MIN, createView } from "../src/widget.js";
+import { WINDOW_MIN, createView } from "./helpers.js";
 import { sortRows } from "../src/table.js";
 import { FakeModel, fakeClock, row } from "./helpers.js";
 
