@@ -33,7 +33,7 @@ bundle: $(JS_STAMP)
 	cd js && npm run --silent build
 
 test-js: $(JS_STAMP)
-	cd js && npm test --silent
+	cd js && npm test --silent && npm run --silent test:bundle
 
 test-py: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

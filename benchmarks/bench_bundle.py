@@ -16,7 +16,12 @@ from typing import Any
 from benchmarks.bench_support import ROOT, figure
 
 FILES = ("pieces_widgets/static/widget.js", "pieces_widgets/static/widget.css")
-TARGET_KB = 20.0
+# The budget was 20 KB for the first landing's table, toolbar and forms (17.1 KB then). Issue 11
+# added five parts users asked for (fit cell and confirmations, budget bars, selection and the bulk
+# bar, the Free space panel, the runtime badge): +6.9 KB gzipped, about a third of it their visible
+# and screen-reader text. Minification was pushed first (esbuild, property mangling: -0.8 KB); no
+# dead code or CSS was left. The budget for this feature set is 28 KB.
+TARGET_KB = 28.0
 
 
 def run(files: tuple[str, ...] = FILES, root: Path = ROOT) -> list[dict[str, Any]]:

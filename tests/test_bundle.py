@@ -26,7 +26,7 @@ STATIC = ROOT / "pieces_widgets" / "static"
 BUNDLE = STATIC / "widget.js"
 STYLES = STATIC / "widget.css"
 BANNER = re.compile(r"\A/\* src-sha256:([0-9a-f]{64}) \*/\n")
-MAX_GZIP_BYTES = 20 * 1024
+MAX_GZIP_BYTES = 28 * 1000  # the budget in benchmarks/bench_bundle.py (why it is 28 KB)
 
 
 def src_hash(src: Path = SRC) -> str:
