@@ -51,3 +51,14 @@ def test_ints_beyond_any_float_are_unknown():
 def test_rows_and_progress_use_the_same_function():
     assert rows.format_bytes is format_bytes
     assert progress.format_bytes is format_bytes
+
+
+def test_to_fixed_pads_small_values_with_leading_zeros():
+    from pieces_widgets.units import _to_fixed
+
+    # format_bytes never asks for decimals of a value below 1; toFixed itself pads all the same
+    assert _to_fixed(0.05, 2) == "0.05"
+    assert _to_fixed(0.5, 1) == "0.5"
+    assert _to_fixed(0.004, 2) == "0.00"
+    assert _to_fixed(7.0, 0) == "7"
+    assert _to_fixed(1e21, 2) == "1e+21"
