@@ -104,6 +104,18 @@ def _(mm):
     return
 
 
+@app.cell
+def _(mm):
+    # Before the click: will the largest local model fit, and what would free 10 GB?
+    # Both only read: nothing is deleted (mm.delete_cache(list(plan.index)) would act on it).
+    _local = mm.to_dataframe(filter="local").sort_values("ram", ascending=False)
+    _fit = [str(mm.fit(_id)) for _id in _local.index[:1]]
+    _plan = mm.cleanup_plan("10 GB")
+    print(*_fit)
+    _plan
+    return
+
+
 @app.cell(hide_code=True)
 def _(mo):
     mo.md(r"""

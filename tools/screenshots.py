@@ -79,8 +79,12 @@ def jupyterlab(tmp: pathlib.Path) -> Iterator[dict]:
             proc.wait(timeout=20)
 
 
-def show(page: Page, lab: dict, emu: Emulator, name: str) -> None:
-    code = f"from pieces_widgets import ModelManager\nmm = ModelManager({emu.url!r})\nmm"
+def show(page: Page, lab: dict, emu: Emulator, name: str, view: str = "") -> None:
+    """The manager in a fresh notebook, largest models first (`view`: more trait settings)."""
+    code = (
+        f"from pieces_widgets import ModelManager\nmm = ModelManager({emu.url!r})\n"
+        f"mm.sort = {{'column': 'bytes', 'descending': True}}\n{view}mm"
+    )
     write_notebook(lab, name, [code])
     open_notebook(page, lab, name)
     page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
@@ -156,7 +160,7 @@ def main(out: pathlib.Path) -> None:
                 shot("lab-downloading")
 
             with Emulator(ollama="missing", runtime_seconds=20, resume_downloads=False) as emu:
-                show(page, lab, emu, "runtime.ipynb")
+                show(page, lab, emu, "runtime.ipynb", "mm.filter = 'local'\n")
                 badge = page.locator(".pieces-mm .pmm-runtime")
                 expect(badge).to_contain_text("Runtime missing", timeout=15_000)
                 shot("lab-runtime")
