@@ -56,7 +56,8 @@ bench: $(STAMP) $(JS_STAMP)
 # The modules of pieces_widgets/ to mutate (add one here; its tests are found by name:
 # tests/test_<m>.py, tests/test_core_<m>*.py, tests/test_fuzz_<m>*.py; `mod:stem` for a module
 # tested under another name).
-MUTATION_MODULES ?= models _fields:models progress frame discovery
+MUTATION_MODULES ?= models _fields:models progress frame discovery rows _commands:actions_registry \
+	units runtime device fit cleanup usage
 MUTATION_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 mutation: $(STAMP)

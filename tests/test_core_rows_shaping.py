@@ -355,3 +355,20 @@ def test_html_table_exact():
     assert "more" not in html_table([m] * 200, "t")
     assert "<p>… and 1 more</p>" in html_table([m] * 201, "t")
     assert "&quot;" in html_table([fake(name='"')], "t")
+
+
+def test_rows_follow_each_other_and_the_header_has_no_trailing_space():
+    m = fake(name="A", max_tokens=1_000_000)
+    assert "</td></tr><tr><td>A</td>" in html_table([m, m], "t")
+    header = text_table([m]).splitlines()[0]
+    assert header.endswith("Context") and text_table([m]).splitlines()[1].endswith("1,000,000")
+    assert text_table([fake()] * 51).splitlines()[-1] == "… and 1 more"
+
+
+def test_search_and_summary_on_sparse_objects():
+    sparse = SimpleNamespace(id="s", name="Only a name", cloud=False)
+    assert select_models([sparse], "local", "name") == [sparse]
+    assert select_models([sparse], "all", "zzz") == []
+    assert summary_line([fake(loaded=True, ram=None)]) == (
+        "1 model · 1 local, 0 on disk (0 B) · 1 loaded (about 0 B RAM)"
+    )
