@@ -24,7 +24,7 @@ from . import extra
 from .faults import Faults
 from .state import EmulatorState
 from .subs import CLOSE, GONE, Subscriber
-from .wire import ApiError
+from .wire import ApiError, check_optional_object
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -194,7 +194,7 @@ class EmulatorApp:
         if route in ("create", "update", "delete_cache"):
             body = await Request(scope, receive).body()
             if route == "delete_cache":
-                _check_optional_object(body, "ModelDeleteCacheInput")
+                check_optional_object(body, "ModelDeleteCacheInput")
                 return ok(200, st.delete_cache(model_id), JSON)
             try:
                 parsed = json.loads(body) if body.strip() else None
@@ -299,15 +299,3 @@ async def _abort(send: Send, raw_send: Send) -> None:
         return
     with contextlib.suppress(OSError, RuntimeError):  # pragma: no cover - other ASGI servers
         await send({"type": "websocket.close", "code": 1011, "reason": "dropped"})
-
-
-def _check_optional_object(body: bytes, kind: str) -> None:
-    """delete/cache accepts an empty body, `{}` or a ModelDeleteCacheInput object."""
-    if not body.strip():
-        return
-    try:
-        parsed = json.loads(body)
-    except ValueError as e:
-        raise ApiError(500, f"request body is not valid JSON: {e}") from None
-    if parsed is not None and not isinstance(parsed, dict):
-        raise ApiError(500, f"{kind} body must be a JSON object")

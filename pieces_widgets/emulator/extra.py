@@ -6,7 +6,6 @@ route name listed in `ROUTES` here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from .scores import increment
-from .wire import ApiError, dumps
+from .wire import check_optional_object, dumps
 
 if TYPE_CHECKING:
     from .state import EmulatorState
@@ -42,18 +41,6 @@ ROUTES: list[tuple[tuple[str | None, ...], dict[str, str]]] = [
 NAMES = frozenset(name for _, methods in ROUTES for name in methods.values())
 
 
-def _optional_object(body: bytes, kind: str) -> None:
-    """update/uninstall take an optional `OllamaDeployment`: read, checked, not needed."""
-    if not body.strip():
-        return
-    try:
-        parsed = json.loads(body)
-    except ValueError as e:
-        raise ApiError(500, f"request body is not valid JSON: {e}") from None
-    if parsed is not None and not isinstance(parsed, dict):
-        raise ApiError(500, f"{kind} body must be a JSON object")
-
-
 async def handle(
     state: EmulatorState,
     device: dict[str, Any],
@@ -74,7 +61,7 @@ async def handle(
     if route == "ollama_install":
         return ok(200, rt.install(), JSON)
     if route in ("ollama_update", "ollama_uninstall"):
-        _optional_object(await Request(scope, receive).body(), "OllamaDeployment")
+        check_optional_object(await Request(scope, receive).body(), "OllamaDeployment")
         return ok(200, rt.update() if route == "ollama_update" else rt.uninstall(), JSON)
     kind = "install" if route.startswith("ollama_install") else "update"
     if route in ("ollama_installs", "ollama_updates"):

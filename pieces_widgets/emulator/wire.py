@@ -156,3 +156,16 @@ def clean_model(body: Any, *, seeded: bool) -> dict[str, Any]:
             raise ValueError(f"'{key}' must be an object")
         out[key] = value
     return out
+
+
+def check_optional_object(body: bytes, kind: str) -> None:
+    """An optional JSON object body (delete-cache input, an `OllamaDeployment`): read and
+    checked, never needed; anything else is a 500 like the real server's."""
+    if not body.strip():
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError as e:
+        raise ApiError(500, f"request body is not valid JSON: {e}") from None
+    if parsed is not None and not isinstance(parsed, dict):
+        raise ApiError(500, f"{kind} body must be a JSON object")
