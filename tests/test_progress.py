@@ -480,7 +480,6 @@ def test_a_tracker_report_equals_its_plain_twin():
     assert pickle.loads(pickle.dumps(p)) == twin
 
 
-
 def test_min_span_zero_with_a_frame_at_the_first_samples_instant_has_no_speed():
     """No time has passed: no rate can be measured (was a ZeroDivisionError with min_span=0)."""
     t, clock = tracker(min_span=0.0)
