@@ -41,8 +41,8 @@ test-py: $(STAMP)
 test: test-js test-py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check pieces_widgets tests benchmarks
-	$(VENV)/bin/ruff format --check pieces_widgets tests benchmarks
+	$(VENV)/bin/ruff check pieces_widgets tests benchmarks tools
+	$(VENV)/bin/ruff format --check pieces_widgets tests benchmarks tools
 
 demo: $(STAMP)
 	$(PY) -m pieces_widgets.demo
