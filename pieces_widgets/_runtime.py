@@ -1,12 +1,13 @@
 """The widget's side of on-device models: the local runtime (Ollama), and counting a model's use.
 
 Why: a local download fails on the server while Pieces OS has no runtime, for a reason the user
-was never told. So the `runtime` trait says what the runtime is doing (fetched on connect, and
-followed while an install or update runs), `blocks` says why local downloads are unavailable,
-and a local download refuses early with that text. Install and Update are twins like the other
-buttons: they POST, then poll ``GET /ollama/status`` every `poll` seconds (percentages on the
-handle and the trait) until the attempt ends. A FAILED or CANCELED attempt fails the handle with
-a clear text kept in ``runtime["error"]``; calling the twin again retries.
+was never told; a load of a local model fails the same way. So the `runtime` trait says what the
+runtime is doing (fetched on connect, and followed while an install or update runs), `blocks`
+says why local downloads and loads are unavailable, and both refuse early with that text.
+Install and Update are twins like the other buttons: they POST, then poll ``GET /ollama/status``
+every `poll` seconds (percentages on the handle and the trait) until the attempt ends. A FAILED
+or CANCELED attempt fails the handle with a clear text kept in ``runtime["error"]``; calling the
+twin again retries.
 
 Loading a model from the widget also counts one use (``reuse``), as Pieces' own clients do; a
 refused count is logged at debug level and never fails the load.
@@ -36,10 +37,10 @@ UNKNOWN: dict[str, Any] = {
     "blocks": None,
 }
 BLOCKS = {
-    "missing": "Install the local runtime (Ollama) to download on-device models.",
+    "missing": "Install the local runtime (Ollama) to download or load on-device models.",
     "installing": (
         "The local runtime (Ollama) is being installed: on-device models can be downloaded "
-        "once it is done."
+        "or loaded once it is done."
     ),
 }
 
@@ -174,25 +175,37 @@ class RuntimeFollower:
         return status
 
     # -- what the runtime gates ------------------------------------------------------------------
+    def _refusal(self, model_id: str | None, *, load: bool) -> str | None:
+        """Why this download / load must not reach the server now (None: let it go)."""
+        blocks = self.value.get("blocks")
+        model = self._mm._snapshot.find(model_id) if model_id else None
+        if not blocks or model is None or model.cloud is not False:
+            return None
+        # A download of an already downloaded model asks nothing of the runtime.
+        return blocks if load or not model.downloaded else None
+
     def guard(self, work: Work) -> Work:
         """`work` (a download) refused early, with the reason, while local downloads are blocked."""
 
         async def run(handle: ActionHandle) -> Any:
             # No await before `work`: a Cancel right after the click must find the download
             # queued (before the first status read, the server's own refusal says the same).
-            blocks = self.value.get("blocks")
-            model = self._mm._snapshot.find(handle.model_id)
-            local = model is not None and model.cloud is False and not model.downloaded
-            if blocks and local:
-                raise ActionError(blocks)
+            reason = self._refusal(handle.model_id, load=False)
+            if reason:
+                raise ActionError(reason)
             return await work(handle)
 
         return run
 
     def counted(self, work: Work) -> Work:
-        """`work` (a load) followed by counting one use of the model, never failing the load."""
+        """`work` (a load): refused early while the runtime blocks local loads (the server would
+        refuse it after the call), else done, then one use of the model counted (never failing
+        the load)."""
 
         async def run(handle: ActionHandle) -> Any:
+            reason = self._refusal(handle.model_id, load=True)
+            if reason:
+                raise ActionError(reason)
             result = await work(handle)
             if handle.model_id is not None:
                 self._mm._runner.spawn(self._count_use(handle.model_id))

@@ -200,3 +200,38 @@ def test_unknown_runtime_blocks_nothing(emulator_factory, managers):
     }
     mm.download(LLAMA_1B).wait(WAIT)  # not blocked: the server decides
     assert posts(emu, f"/model/{LLAMA_1B}/download") == 1
+
+
+def test_missing_runtime_blocks_local_loads_before_any_server_call(emulator_factory, managers):
+    """A downloaded local model cannot be loaded without the runtime: refused on the row with
+    the reason, no POST .../load (the server would refuse it after the call); once the runtime
+    is installed the same load goes through."""
+    emu = runtime_emulator(emulator_factory, "missing")
+    mm = managers(emu.url)
+    runtime = known(mm)
+    assert runtime["blocks"] == (
+        "Install the local runtime (Ollama) to download or load on-device models."
+    )
+    with pytest.raises(ActionError) as info:
+        mm.load(LLAMA_8B).wait(WAIT)
+    assert str(info.value) == runtime["blocks"]
+    send(mm, action="load", id=LLAMA_8B)  # the Load button: same refusal, on the row
+    eventually(lambda: "download or load" in mm.errors.get(LLAMA_8B, ""), what="row error")
+    assert posts(emu, f"/model/{LLAMA_8B}/load") == 0
+    assert emu.model(LLAMA_8B)["loaded"] is False
+    mm.install_runtime().wait(WAIT)
+    eventually(lambda: mm.runtime["blocks"] is None, what="unblocked")
+    mm.load(LLAMA_8B).wait(WAIT)
+    assert posts(emu, f"/model/{LLAMA_8B}/load") == 1
+    assert emu.model(LLAMA_8B)["loaded"] is True
+
+
+def test_installing_runtime_blocks_local_loads_too(emulator_factory, managers):
+    emu = runtime_emulator(emulator_factory, "missing")
+    httpx.post(f"{emu.url}/ollama/install")
+    mm = managers(emu.url)
+    eventually(lambda: mm.runtime["state"] == "installing", timeout=5, what="installing shown")
+    assert "downloaded or loaded once it is done" in mm.runtime["blocks"]
+    with pytest.raises(ActionError, match="being installed"):
+        mm.load(LLAMA_8B).wait(WAIT)
+    assert posts(emu, f"/model/{LLAMA_8B}/load") == 0
