@@ -25,6 +25,10 @@ export const WIRE_ACTIONS = ["refresh", "retry", "download", "cancel", "load", "
 /** Button style of row actions that are not neutral. */
 export const ACTION_VARIANTS = { download: "accent", load: "accent", delete: "danger", "delete-cache": "danger" };
 
+/** Row actions of a local model that need the local runtime (Ollama): unavailable while the
+ * `runtime` trait's `blocks` says why. */
+export const GATED = new Set(["download", "load"]);
+
 /** Busy values during which the Cancel button stays usable (a download running or queued). */
 export const CANCELLABLE_BUSY = new Set(["download", "downloading", "queued"]);
 

@@ -1,7 +1,7 @@
 // The bulk bar, shown while rows are selected: "N selected", bulk Download / Delete cache /
 // Unload (each enabled only when it applies to at least one selected row, and acting only on
 // those), Clear, and one confirmation stating the count and the bytes downloaded or freed.
-import { actionEnabled, actionsFor } from "./actions.js";
+import { GATED, actionEnabled, actionsFor } from "./actions.js";
 import { setAttr, setText } from "./dom.js";
 import { formatBytes, isNum } from "./format.js";
 
@@ -16,7 +16,7 @@ export const BULK_ACTIONS = { download: "Download", "delete-cache": "Delete cach
 /**
  * For each bulk action, the selected rows it applies to and their total bytes (download: bytes
  * to download; delete-cache: bytes freed on disk; unload: RAM freed). A row applies when it
- * offers the action now (state, busy) and, for Download, the runtime does not block it.
+ * offers the action now (state, busy) and the runtime does not block it (GATED).
  * @param {Row[]} rows the selected rows @param {Record<string, string>} busy @param {string} blocked
  * @returns {BulkPlan}
  */
@@ -28,7 +28,7 @@ export function bulkPlan(rows, busy, blocked) {
     const b = busy[row.id] ? String(busy[row.id]) : null;
     const acts = actionsFor(row, b);
     for (const a of Object.keys(BULK_ACTIONS)) {
-      if (!acts.includes(a) || !actionEnabled(a, b) || (a === "download" && blocked && !row.cloud)) continue;
+      if (!acts.includes(a) || !actionEnabled(a, b) || (GATED.has(a) && blocked && !row.cloud)) continue;
       const p = plan[a];
       p.ids.push(row.id);
       const n = a === "unload" ? row.ram : row.bytes;

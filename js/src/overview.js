@@ -40,7 +40,11 @@ export function createOverview(d) {
   let bulkConfirm = "";
 
   const blocked = () => str(rt.blocks);
-  const rowOf = (/** @type {string | null} */ id) => (id ? catalog.byId.get(id)?.row || null : null);
+  /** A shown row by id (a row filtered out is neither hovered nor focused). @param {string | null} id */
+  const rowOf = (id) => {
+    const entry = id ? catalog.byId.get(id) : undefined;
+    return entry && entry.match ? entry.row : null;
+  };
   function selectedRows() {
     const rows = [];
     for (const id of selection.ids) {
@@ -49,12 +53,23 @@ export function createOverview(d) {
     }
     return rows;
   }
+  /** What a pending deletion frees: the bulk Delete cache being confirmed, or the Free space
+   * plan on show. @returns {import("./budget.js").Freeing | null} */
+  function freeing() {
+    const p = bulkConfirm === "delete-cache" && bulk.plan ? bulk.plan["delete-cache"] : null;
+    if (p && p.ids.length) return { bytes: p.bytes, what: `Deleting the files of ${p.ids.length} selected model${p.ids.length === 1 ? "" : "s"}` };
+    if (cleanup.open && cleanup.ids.length) return { bytes: cleanup.total, what: "The Free space plan" };
+    return null;
+  }
+  /** The share shown follows the hovered row, else the row holding focus, else the only selected row. */
   function renderBudget() {
-    budget.render(dict(model.get("budget")), rowOf(hovered) || rowOf(focused));
+    const only = selection.size === 1 ? selection.list()[0] : null;
+    budget.render(dict(model.get("budget")), rowOf(hovered) || rowOf(focused) || rowOf(only), freeing());
   }
   function renderBulk() {
     const rows = selectedRows();
     if (!bulk.render(rows.length, bulkPlan(rows, mirror.busy, blocked()), bulkConfirm)) bulkConfirm = "";
+    renderBudget();
   }
   function renderSelectAll() {
     const s = selection.allState(catalog.list);
@@ -101,18 +116,21 @@ export function createOverview(d) {
       },
       cleanup() {
         cleanup.render(dict(model.get("cleanup")));
+        renderBudget();
         if (cleanup.open && !cleanup.pending) live.announce(cleanup.summary.textContent || "");
       },
     },
     /** The catalogue changed: figures, the selected rows' plan, select-all. */
     onRows() {
-      renderBudget();
       renderSelectAll();
       renderBulk();
     },
-    onMatches: renderSelectAll,
+    onMatches() {
+      renderSelectAll();
+      renderBudget();
+    },
     onBusy: renderBulk,
-    /** A row was focused / clicked ("focus") or the pointer is over one ("hover"; null: left). @param {"focus" | "hover"} how @param {string | null} id */
+    /** Focus is in a row ("focus"; null: it left the rows) or the pointer is over one ("hover"; null: left). @param {"focus" | "hover"} how @param {string | null} id */
     point(how, id) {
       if (how === "focus") {
         if (focused === id) return;
@@ -170,6 +188,7 @@ export function createOverview(d) {
     showCleanup(on = !cleanup.open) {
       cleanup.show(on);
       setAttr(d.freeButton, "aria-expanded", on ? "true" : "false");
+      renderBudget();
       if (!on) d.freeButton.focus();
     },
     plan() {
@@ -189,7 +208,6 @@ export function createOverview(d) {
     init() {
       runtime.render(rt);
       cleanup.render(dict(model.get("cleanup")));
-      renderBudget();
       renderSelection();
     },
   };

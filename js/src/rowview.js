@@ -4,7 +4,7 @@
 // rendered, nothing else: row data, matching and sorting live in the catalogue (catalog.js),
 // windowing in the row list (rowlist.js). Server data reaches the DOM only as text and
 // attribute values.
-import { ACTION_LABELS, ACTION_VARIANTS, CANCELLABLE_BUSY, actionEnabled, busyLabel } from "./actions.js";
+import { ACTION_LABELS, ACTION_VARIANTS, CANCELLABLE_BUSY, GATED, actionEnabled, busyLabel } from "./actions.js";
 import { activeElement, setAttr, setText } from "./dom.js";
 import { isTerminal, progressView, stateText } from "./progress.js";
 import { buildBlocked, buildConfirm, buildError, buildProgress, fillConfirm } from "./rowparts.js";
@@ -81,7 +81,8 @@ export function rowParts(e) {
 
 /**
  * What the actions cell shows, decided by the view from busy, errors and its own state;
- * `blocked`: why Download is unavailable now (the local runtime), "" when it is available.
+ * `blocked`: why a local Download or Load is unavailable now (the local runtime), "" when it is
+ * available.
  * @typedef {{acts: string[], busy: string, confirm: string, error: string, blocked?: string}} ActionsCtx
  */
 
@@ -272,7 +273,7 @@ export class RowView {
     const name = this.name;
     const r = this.row;
     const fitSig = confirm === "download" || confirm === "load" ? `${r.fit}|${r.fit_text}|${this.v.fit}` : "";
-    const block = acts.includes("download") && !r.cloud ? blocked : "";
+    const block = !r.cloud && acts.some((a) => GATED.has(a)) ? blocked : "";
     const sig = `${acts.join(",")}|${busy}|${showBusy}|${confirm}|${error}|${name}|${this.v.bytes}|${fitSig}|${block}`;
     if (sig === this.actSig) return;
     this.actSig = sig;
@@ -299,8 +300,9 @@ export class RowView {
         this.buttons.set(action, btn);
       }
       setAttr(btn, "aria-label", `${/** @type {Record<string, string>} */ (ACTION_LABELS)[action] || action} ${name}`);
-      const disabled = !actionEnabled(action, busy || null) || (action === "download" && Boolean(block));
-      if (action === "download") {
+      const gated = GATED.has(action);
+      const disabled = !actionEnabled(action, busy || null) || (gated && Boolean(block));
+      if (gated) {
         setAttr(btn, "title", block || null);
         setAttr(btn, "aria-describedby", block && this.blockedEl ? this.blockedEl.id : null);
       }
@@ -363,14 +365,13 @@ export class RowView {
     }
   }
 
-  /** The note saying why Download is unavailable (the runtime is missing). @param {string} reason */
+  /** The note saying why Download / Load is unavailable (the runtime). @param {string} reason */
   renderBlocked(reason) {
     if (reason) {
       if (!this.blockedEl) {
         this.blockedEl = buildBlocked(this.parts.e);
         this.slots.actions.appendChild(this.blockedEl);
-        const dl = this.buttons.get("download");
-        if (dl) dl.setAttribute("aria-describedby", this.blockedEl.id);
+        for (const a of GATED) this.buttons.get(a)?.setAttribute("aria-describedby", this.blockedEl.id);
       }
       setText(this.blockedEl, reason);
       setAttr(this.blockedEl, "title", reason);

@@ -1,4 +1,5 @@
-// The local runtime (Ollama) badge beside the connection badge, from the `runtime` trait:
+// The local runtime (Ollama) badge beside the connection badge, from the `runtime` trait (a
+// bordered pill, then its button and error line):
 // "Runtime 0.6.5", "Runtime missing" + Install, "Update required" + Update, "Installing 42 %"
 // with a small progress bar, an error line + Retry, "Runtime unknown" (muted).
 import { setAttr, setText } from "./dom.js";
@@ -48,7 +49,7 @@ export class RuntimeBadge {
     this.button = e("button", { type: "button", class: "pmm-btn pmm-btn--sm", "data-action": "runtime", hidden: true });
     this.error = e("span", { class: "pmm-runtime-error", hidden: true });
     this.node = e("span", { class: "pmm-runtime", "data-runtime": "unknown", hidden: true },
-      e("span", { class: "pmm-runtime-dot", "aria-hidden": "true" }), this.label, this.bar, this.button, this.error);
+      e("span", { class: "pmm-runtime-pill" }, e("span", { class: "pmm-runtime-dot", "aria-hidden": "true" }), this.label, this.bar), this.button, this.error);
     this.action = "";
   }
 

@@ -4,7 +4,7 @@
 // reorders existing rows, filtering toggles `hidden`; big catalogues render a window of rows
 // (rowlist.js). Everything is found relative to `el` (never `document`), so the view works in
 // a shadow root (marimo) or an iframe of its own (Colab).
-import { actionEnabled, actionsFor } from "./actions.js";
+import { GATED, actionEnabled, actionsFor } from "./actions.js";
 import { Catalog } from "./catalog.js";
 import { dispatch, escape } from "./commands.js";
 import { makeEnv } from "./env.js";
@@ -83,8 +83,10 @@ export function createView(model, el, options = {}) {
     const err = mirror.errors[id] ? str(mirror.errors[id]) : "";
     const acts = actionsFor(entry.row, busy || null);
     const c = state.confirming;
-    // A pending confirmation lapses when its action is no longer offered (state changed, busy).
-    if (c && c.id === id && (!acts.includes(c.action) || !actionEnabled(c.action, busy || null))) state.confirming = null;
+    // A pending confirmation lapses when its action is no longer offered (state changed, busy,
+    // the runtime now blocks it).
+    const gone = (/** @type {string} */ a) => !acts.includes(a) || !actionEnabled(a, busy || null) || (GATED.has(a) && !entry.row.cloud && Boolean(overview.blocked()));
+    if (c && c.id === id && gone(c.action)) state.confirming = null;
     const confirm = state.confirming && state.confirming.id === id ? state.confirming.action : "";
     const error = err && state.dismissedErrors.get(id) !== err ? err : "";
     entry.view.renderActions({ acts, busy, confirm, error, blocked: overview.blocked() });
@@ -298,8 +300,6 @@ export function createView(model, el, options = {}) {
   /** @param {MouseEvent} ev */
   function onClick(ev) {
     const target = /** @type {any} */ (ev.target);
-    const id = rowIdOf(ev);
-    if (id) overview.point("focus", id);
     const btn = target && typeof target.closest === "function" ? target.closest("button") : null;
     if (btn && root.contains(btn) && !btn.disabled) dispatch(ctx, btn);
   }
@@ -349,7 +349,12 @@ export function createView(model, el, options = {}) {
   listen(root, "keydown", onKeydown);
   listen(tableView.tbody, "mouseover", onPointerOver);
   listen(tableView.tbody, "mouseleave", () => overview.point("hover", null));
-  listen(tableView.tbody, "focusin", (ev) => overview.point("focus", rowIdOf(ev) || null));
+  // The share on the budget bars follows the row holding focus, and clears once focus leaves
+  // the rows (to the bulk bar, the toolbar, or out of the widget).
+  listen(root, "focusin", (ev) => overview.point("focus", rowIdOf(ev)));
+  listen(root, "focusout", (ev) => {
+    if (!ev.relatedTarget || !root.contains(ev.relatedTarget)) overview.point("focus", null);
+  });
   listen(root, "change", onChange);
   listen(overview.cleanupNode, "submit", (ev) => {
     ev.preventDefault();

@@ -173,12 +173,16 @@ test("budget bars in the view: role=img with the figures, the note as tooltip, h
   assert.equal(hl.style.left, "25.0%");
   assert.equal(hl.style.width, "13.4%");
   assert.match(ram.getAttribute("aria-label"), /Llama 3\.2 1B: loading it would add 1\.61 GB/);
-  // Focus (a click) pins a row; leaving the table falls back to it.
-  click(rowEl("mistral").children[1]);
+  // The row holding focus: leaving the table falls back to it.
+  rowEl("mistral").querySelector("input[data-select]").focus();
   over(rowEl("l32-1b").children[1]);
   q("tbody").dispatchEvent(new win.MouseEvent("mouseleave"));
   assert.match(ram.getAttribute("aria-label"), /Mistral 7B: loading it would add 6\.44 GB/);
   assert.match(disk.getAttribute("aria-label"), /Mistral 7B: 4\.14 GB on disk/);
+  // Focus leaves the rows: no share any more.
+  q('button[data-action="refresh"]').focus();
+  assert.ok(hl.hidden);
+  assert.equal(ram.getAttribute("aria-label"), "RAM: 3.00 GB used by 1 loaded model of 12.00 GB usable.");
   // New figures from Python; then usable unknown.
   model.set("budget", { ...BUDGET, usable: null });
   assert.equal(ram.getAttribute("data-unknown"), "true");
@@ -186,4 +190,97 @@ test("budget bars in the view: role=img with the figures, the note as tooltip, h
   assert.match(ram.getAttribute("aria-label"), /usable memory unknown/);
   model.set("budget", {});
   assert.ok(q(".pmm-budget").hidden, "no budget yet: no bars");
+});
+
+/** Tick a row's checkbox as a pointer does in a browser: focus moves to it, it flips, `change`. */
+function tickRow(id) {
+  const box = /** @type {HTMLInputElement} */ (rowEl(id).querySelector("input[data-select]"));
+  box.focus();
+  box.checked = !box.checked;
+  box.dispatchEvent(new win.Event("change", { bubbles: true }));
+}
+
+test("the highlighted share follows only a hovered, focused or the only selected row: cleared selection and pointer gone, no share", () => {
+  const { model } = mount();
+  const ram = q('[data-gauge="ram"]');
+  const hl = /** @type {HTMLElement} */ (ram.querySelector(".pmm-gauge-hl"));
+  const plus = () => ram.querySelector(".pmm-gauge-plus").textContent;
+  over(rowEl("l3-8b").children[1]);
+  tickRow("l3-8b");
+  over(rowEl("mistral").children[1]);
+  tickRow("mistral");
+  assert.equal(plus(), "+6.44 GB");
+  // Clear (focus moves to it, then the click), the pointer leaves the rows.
+  const clear = /** @type {HTMLElement} */ (q('[data-action="bulk-clear"]'));
+  clear.focus();
+  click(clear);
+  q("tbody").dispatchEvent(new win.MouseEvent("mouseleave"));
+  assert.deepEqual(model.get("selection"), []);
+  assert.ok(hl.hidden, "no row is hovered, focused or selected: no share");
+  assert.equal(plus(), "");
+  assert.equal(ram.getAttribute("aria-label"), "RAM: 3.00 GB used by 1 loaded model of 12.00 GB usable.");
+  // The only selected row (from Python here) shows its share; two selected rows, none.
+  model.set("selection", ["phi3"]);
+  assert.equal(hl.hidden, false);
+  assert.match(ram.getAttribute("aria-label"), /Phi-3 Mini 4K: loading it would add 3\.76 GB/);
+  model.set("selection", ["phi3", "l3-8b"]);
+  assert.ok(hl.hidden);
+  // Focus leaving the widget altogether clears a focused row too.
+  model.set("selection", []);
+  /** @type {HTMLElement} */ (rowEl("team").querySelector("input[data-select]")).focus();
+  assert.equal(hl.hidden, false);
+  /** @type {HTMLElement} */ (rowEl("team").querySelector("input[data-select]")).blur();
+  assert.ok(hl.hidden);
+});
+
+test("a bulk Delete cache being confirmed, or a Free space plan on show, previews the bytes freed on the disk bar; no RAM share then", () => {
+  const { model } = mount();
+  const disk = q('[data-gauge="disk"]');
+  const ram = q('[data-gauge="ram"]');
+  const dhl = /** @type {HTMLElement} */ (disk.querySelector(".pmm-gauge-hl"));
+  const rhl = /** @type {HTMLElement} */ (ram.querySelector(".pmm-gauge-hl"));
+  tickRow("l3-8b");
+  tickRow("mistral");
+  over(rowEl("mistral").children[1]);
+  assert.equal(ram.querySelector(".pmm-gauge-plus").textContent, "+6.44 GB");
+  click(q('.pmm-bulk button[data-bulk="delete-cache"]'));
+  assert.match(q(".pmm-bulk .pmm-confirm-text").textContent, /freeing 8\.84 GB/);
+  assert.equal(disk.getAttribute("data-free"), "true");
+  assert.equal(dhl.hidden, false);
+  assert.deepEqual([dhl.style.left, dhl.style.width], ["20.5%", "29.5%"], "the freed part of the used bar");
+  assert.equal(disk.querySelector(".pmm-gauge-plus").textContent, "\u22128.84 GB");
+  assert.match(disk.getAttribute("aria-label"), /\. Deleting the files of 2 selected models will free 8\.84 GB\.$/);
+  assert.ok(rhl.hidden, "no RAM share while deleting files is being decided");
+  assert.equal(ram.querySelector(".pmm-gauge-plus").textContent, "");
+  assert.equal(ram.getAttribute("aria-label"), "RAM: 3.00 GB used by 1 loaded model of 12.00 GB usable.");
+  // Cancel: the hovered row's share is back.
+  click(q('[data-action="bulk-dismiss"]'));
+  assert.equal(disk.getAttribute("data-free"), null);
+  assert.equal(ram.querySelector(".pmm-gauge-plus").textContent, "+6.44 GB");
+  // The Free space plan, while the panel shows it.
+  click(q('[data-action="bulk-clear"]'));
+  click(q('button[data-action="free-space"]'));
+  assert.equal(disk.getAttribute("data-free"), null, "no plan yet");
+  model.set("cleanup", { seq: 1, free: 10e9, total: 9613409664, enough: false, rows: [
+    { id: "l3-8b", name: "Llama 3 8B", bytes: 4692669824, used: 0, freed: 4692669824 },
+    { id: "team", name: "Team Llama 3 8B (fine-tuned)", bytes: 4920739840, used: 2, freed: 9613409664 },
+  ] });
+  assert.equal(disk.getAttribute("data-free"), "true");
+  assert.equal(disk.querySelector(".pmm-gauge-plus").textContent, "\u22129.61 GB");
+  assert.match(disk.getAttribute("aria-label"), /The Free space plan will free 9\.61 GB\.$/);
+  assert.ok(rhl.hidden);
+  click(q('[data-action="cleanup-close"]'));
+  assert.equal(disk.getAttribute("data-free"), null);
+  assert.equal(disk.querySelector(".pmm-gauge-plus").textContent, "");
+});
+
+test("gauge with a pending deletion: the freed part sits inside the used part (clamped to it), the row is ignored", () => {
+  const available = row({ id: "x", name: "X", bytes: 3e9, ram: 6e9, state: "available" });
+  const g = gauge("disk", BUDGET, available, { bytes: 6e9, what: "The Free space plan" });
+  assert.deepEqual([g.start, g.width, g.plus, g.free, g.over], ["30.0%", "20.0%", "\u22126.00 GB", true, false]);
+  assert.equal(g.label, "Disk: 15.00 GB used by 4 downloaded models of 30.00 GB for all local models. The Free space plan will free 6.00 GB.");
+  const all = gauge("disk", BUDGET, null, { bytes: 20e9, what: "Y" });
+  assert.deepEqual([all.start, all.width, all.plus], ["0.0%", "50.0%", "\u221220.00 GB"]);
+  const none = gauge("disk", BUDGET, available, { bytes: 0, what: "Z" });
+  assert.deepEqual([none.highlight, none.free, none.plus], [false, false, ""]);
 });

@@ -26,7 +26,8 @@ afterEach(async () => {
 });
 
 const RT = { state: "installed", version: "0.6.5", percentage: null, error: null, blocks: null };
-const BLOCKS = "Install the local runtime (Ollama) to download on-device models";
+const BLOCKS = "Install the local runtime (Ollama) to download or load on-device models.";
+const INSTALLING = "The local runtime (Ollama) is being installed: on-device models can be downloaded or loaded once it is done.";
 
 function mount(state = {}) {
   const model = new FakeModel({ models: fitted(), runtime: RT, ...state });
@@ -104,9 +105,9 @@ test("while the runtime blocks local downloads, Download is disabled with the re
   assert.equal(note.textContent, BLOCKS);
   assert.equal(dl.getAttribute("aria-describedby"), note.id);
   assert.equal(/** @type {HTMLButtonElement} */ (q('.pmm-bulk button[data-bulk="download"]')).disabled, true, "bulk download too");
-  // Rows without Download (loaded, downloaded) carry no note.
+  // A loaded row (Unload only: nothing of the runtime is asked) carries no note; cloud rows neither.
   assert.equal(rowEl("l32-3b").querySelector(".pmm-blocked"), null);
-  assert.equal(rowEl("l3-8b").querySelector(".pmm-blocked"), null);
+  assert.equal(rowEl("gpt4o").querySelector(".pmm-blocked"), null);
   model.set("runtime", RT);
   assert.equal(dl.disabled, false);
   assert.equal(dl.getAttribute("title"), null);
@@ -115,6 +116,32 @@ test("while the runtime blocks local downloads, Download is disabled with the re
   assert.equal(/** @type {HTMLButtonElement} */ (q('.pmm-bulk button[data-bulk="download"]')).disabled, false);
   click(dl);
   assert.deepEqual(model.sent, [{ type: "action", action: "download", id: "l32-1b" }]);
+});
+
+test("while the runtime blocks, Load of a downloaded local row is disabled with the same reason; Delete cache and Unload stay", () => {
+  const { model } = mount({ runtime: { ...RT, state: "installing", percentage: 24, blocks: INSTALLING } });
+  const load = /** @type {HTMLButtonElement} */ (rowEl("l3-8b").querySelector('button[data-action="load"]'));
+  assert.equal(load.disabled, true);
+  assert.equal(load.getAttribute("title"), INSTALLING);
+  const note = rowEl("l3-8b").querySelector(".pmm-blocked");
+  assert.equal(note.textContent, INSTALLING, "the whole reason, not cut");
+  assert.equal(load.getAttribute("aria-describedby"), note.id);
+  assert.equal(/** @type {HTMLButtonElement} */ (rowEl("l3-8b").querySelector('button[data-action="delete-cache"]')).disabled, false);
+  assert.equal(/** @type {HTMLButtonElement} */ (rowEl("l32-3b").querySelector('button[data-action="unload"]')).disabled, false);
+  click(load);
+  assert.deepEqual(model.sent, [], "a disabled Load sends nothing");
+  // A Load confirmation already open (fit "unload") lapses when the runtime starts blocking.
+  model.set("runtime", RT);
+  assert.equal(load.disabled, false);
+  assert.equal(load.getAttribute("aria-describedby"), null);
+  assert.equal(rowEl("l3-8b").querySelector(".pmm-blocked"), null);
+  click(load);
+  assert.ok(rowEl("l3-8b").querySelector(".pmm-confirm"), "fit confirmation open");
+  model.set("runtime", { ...RT, state: "missing", blocks: BLOCKS });
+  assert.equal(rowEl("l3-8b").querySelector(".pmm-confirm"), null);
+  assert.equal(load.disabled, true);
+  assert.equal(rowEl("l3-8b").querySelector(".pmm-blocked").textContent, BLOCKS);
+  assert.deepEqual(model.sent, []);
 });
 
 test("the connection badge's tooltip says whether changes are pushed or polled", () => {
