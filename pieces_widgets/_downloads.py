@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._commands import ActionError
+from ._watch import DownloadWatcher
 from .errors import PiecesError
 from .handles import ActionHandle
 
@@ -69,23 +70,36 @@ class DownloadQueue:
                 del self._downloads[model_id]
 
     async def _download(self, record: _Download, model_id: str) -> Any:
+        """Socket first, then the download POST (the watcher's `start`), then every frame.
+
+        The POST's answer is the watcher's first REST look (no GET of its own); each frame goes
+        to the handle (its callbacks see every frame) and, newest only, to the next flush.
+        """
         api = await self._mm._api()
         self.watching.add(model_id)
-        final = None
-        try:
-            try:
-                self._mm._snapshot.apply_model(await api.download(model_id))
-            finally:
-                record.sent.set()
+        snapshot = self._mm._snapshot
+
+        def started(model: Any) -> None:
+            record.sent.set()
             record.phase = "running"
-            self._mm._snapshot.set_row(model_id, busy=None)  # Cancel stays usable while it runs
-            async for progress in api.watch_download(model_id, stall_after=self._mm.stall_after):
-                final = progress
-                record.handle._emit(progress)
-                self._batch.push_progress(model_id, progress)
+            snapshot.apply_model(model)
+            snapshot.set_row(model_id, busy=None)  # Cancel stays usable while it runs
+
+        watcher = DownloadWatcher(
+            api, model_id, stall_after=self._mm.stall_after, start=True, on_start=started
+        )
+        emit, push = record.handle._emit, self._batch.push_progress
+        final = None
+        stream = watcher.stream()
+        try:
+            async for final in stream:
+                emit(final)
+                push(model_id, final)
             await self._batch.synced()  # the terminal state reaches the frontend before cleanup
         finally:
+            record.sent.set()  # the POST failed (or never went): a cancel must not wait
             self.watching.discard(model_id)
+            await stream.aclose()
         return self._outcome(record, model_id, final)
 
     def _outcome(self, record: _Download, model_id: str, final: Any) -> Any:

@@ -11,11 +11,20 @@ before a flush cost nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .rows import Throttle, merge_progress, progress_entry
 from .runner import Runner
+
+
+class _Lazy:
+    """A staged value made only when read or flushed (see `TraitBatcher.stage_lazy`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
 
 
 class TraitBatcher:
@@ -33,7 +42,12 @@ class TraitBatcher:
 
     def get(self, name: str) -> Any:
         """A trait's value as the frontend will see it after the next flush."""
-        return self._staged[name] if name in self._staged else getattr(self._widget, name)
+        if name not in self._staged:
+            return getattr(self._widget, name)
+        value = self._staged[name]
+        if value.__class__ is _Lazy:
+            value = self._staged[name] = value.make()
+        return value
 
     def stage(self, name: str, value: Any) -> None:
         if self.direct:
@@ -43,10 +57,24 @@ class TraitBatcher:
         self._staged[name] = value
         self._schedule()
 
+    def stage_lazy(self, name: str, make: Callable[[], Any]) -> None:
+        """Stage the value `make()` returns, made only when read (`get`) or flushed.
+
+        For a costly value staged more often than it is sent (the rows, re-made at every
+        snapshot or model answer): of several stagings between two flushes only the last is
+        ever built. `make` must capture what it needs (it runs later, on the loop).
+        """
+        if self.direct:
+            self.stage(name, make())
+            return
+        self._staged[name] = _Lazy(make)
+        self._schedule()
+
     def push_progress(self, model_id: str, progress: Any) -> None:
         """Keep only the newest frame per model; the flush turns it into the row's entry."""
         self._latest[model_id] = progress
-        self._schedule()
+        if self._timer is None:  # per frame: a flush is usually pending already
+            self._schedule()
 
     def keep_progress(self, keep: Iterable[str]) -> None:
         """Forget progress (sent and unsent) of every model not in `keep`."""
@@ -83,6 +111,9 @@ class TraitBatcher:
             self._latest = {}
             self._staged["progress"] = progress
         staged, self._staged = self._staged, {}
+        for name, value in staged.items():
+            if value.__class__ is _Lazy:
+                staged[name] = value.make()
         changed = {k: v for k, v in staged.items() if getattr(widget, k) != v}
         if changed:
             with widget.hold_sync():

@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from . import _http, _wire
@@ -53,6 +53,7 @@ class DownloadWatcher:
         max_backoff: float = 5.0,
         poll_interval: float = 0.5,
         start: bool = False,
+        on_start: Callable[[Model], None] | None = None,
     ) -> None:
         self.model_id, _ = _wire.segment(model)
         self.api = api
@@ -63,6 +64,9 @@ class DownloadWatcher:
         self.max_backoff = max_backoff
         self.poll_interval = poll_interval
         self.start = start
+        # Called with the download POST's answer (`start=True` only), before any frame: the
+        # caller learns the model's new state without a GET of its own.
+        self.on_start = on_start
         # With no frame for this long, ask REST whether the download still runs (a lost
         # terminal frame or an unknown final status must not keep us waiting forever).
         self.idle_check = max(stall_after or 10.0, 1.0)
@@ -86,7 +90,12 @@ class DownloadWatcher:
         self._ws = await self.api._ws_connect(model_id)
         try:
             api = self.api
-            current = await (api.download(model_id) if self.start else api.get_model(model_id))
+            if self.start:
+                current = await api.download(model_id)
+                if self.on_start is not None:
+                    self.on_start(current)
+            else:
+                current = await api.get_model(model_id)
             tracker.set_total(current.bytes)
             if not current.downloading:
                 yield self._settle(current)

@@ -127,8 +127,9 @@ class ActionHandle:
 
     def _emit(self, progress: Any) -> None:
         self.last_progress = progress
-        for callback in list(self._callbacks):
-            self._emit_to(callback, progress)
+        if self._callbacks:  # per frame: nothing to copy or call when nobody listens
+            for callback in tuple(self._callbacks):
+                self._emit_to(callback, progress)
 
     def _emit_to(self, callback: ProgressCallback, progress: Any) -> None:
         try:
