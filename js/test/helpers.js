@@ -4,9 +4,14 @@ import { WIRE_ACTIONS } from "../src/actions.js";
 // The view's entry point. `npm run test:bundle` (PMM_BUNDLE=1) runs the view tests against the
 // built bundle (pieces_widgets/static/widget.js) instead of js/src: the build renames internal
 // property names (js/build.mjs, INTERNAL), and only a run on the bundle shows that it still works.
-const entry = process.env.PMM_BUNDLE
-  ? await import("../../pieces_widgets/static/widget.js")
-  : await import("../src/widget.js");
+// The harness page (js/harness/fake-model.js) imports this file in a browser, where there is no
+// `process` and the page loads the bundle itself: no entry point then.
+const node = typeof process !== "undefined";
+const entry = !node
+  ? {}
+  : process.env.PMM_BUNDLE
+    ? await import("../../pieces_widgets/static/widget.js")
+    : await import("../src/widget.js");
 export const { createView, WINDOW_MIN } = entry;
 export const widget = entry.default;
 

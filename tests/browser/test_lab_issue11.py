@@ -68,10 +68,22 @@ def test_fit_budget_bulk_delete_cache_and_free_space(lab, page, emulator_factory
     bar = page.locator(".pieces-mm .pmm-bulk")
     expect(bar).to_contain_text("2 selected")
     python_says(page, 1, "SEL " + re.escape(str(sorted(picked))))
+    row(page, ids["Gemma 2 9B"]).locator(".pmm-name").hover()  # a row share on the RAM bar
+    expect(ram.locator(".pmm-gauge-plus")).to_have_text(re.compile(r"^\+"))
     bar.locator('button[data-bulk="delete-cache"]').click()
     expect(bar.locator(".pmm-confirm-text")).to_have_text(
         re.compile(r"^Delete the files of 2 models, freeing \d+\.\d+ GB\?")
     )
+    # While it is being confirmed the disk bar previews what it frees; the RAM bar shows no share.
+    freed = re.search(r"freeing (\d+\.\d+ GB)", bar.locator(".pmm-confirm-text").inner_text())
+    assert freed
+    expect(disk).to_have_attribute("data-free", "true")
+    expect(disk.locator(".pmm-gauge-hl")).to_be_visible()
+    expect(disk.locator(".pmm-gauge-plus")).to_have_text("\u2212" + freed.group(1))
+    expect(disk).to_have_attribute("aria-label", re.compile("will free " + freed.group(1)))
+    expect(ram.locator(".pmm-gauge-hl")).to_be_hidden()
+    expect(ram.locator(".pmm-gauge-plus")).to_have_text("")
+    shoot(page, artifacts, "lab-issue11-bulk-preview", page.locator(".jp-Cell").first)
     for model_id in picked:
         expect(state_of(page, model_id)).to_have_text(re.compile("downloaded"))
     bar.locator('[data-action="bulk-confirm"]').click()
@@ -85,6 +97,11 @@ def test_fit_budget_bulk_delete_cache_and_free_space(lab, page, emulator_factory
     assert int(bar.locator(".pmm-bulk-count").inner_text().split()[0]) >= shown
     bar.locator('[data-action="bulk-clear"]').click()
     expect(bar).to_be_hidden()
+    # Nothing selected, focus on Clear's successor, the pointer off the rows: no share left.
+    page.locator(".pieces-mm .pmm-budget").hover()
+    expect(ram.locator(".pmm-gauge-hl")).to_be_hidden()
+    expect(ram.locator(".pmm-gauge-plus")).to_have_text("")
+    expect(disk.locator(".pmm-gauge-hl")).to_be_hidden()
     page.locator('.pieces-mm button[data-filter="all"]').click()
 
     # Free space...: plan 5 GB, see the plan and its total, confirm, the caches go.
@@ -97,6 +114,9 @@ def test_fit_budget_bulk_delete_cache_and_free_space(lab, page, emulator_factory
     expect(plan_rows.first).to_be_visible(timeout=15_000)
     expect(panel.locator(".pmm-plan-summary")).to_contain_text(re.compile(r"frees .* GB"))
     planned = plan_rows.evaluate_all("rows => rows.map(r => r.dataset.planId)")
+    expect(disk).to_have_attribute("data-free", "true")  # the plan's total, previewed
+    expect(disk).to_have_attribute("aria-label", re.compile("The Free space plan will free"))
+    expect(ram.locator(".pmm-gauge-hl")).to_be_hidden()
     shoot(page, artifacts, "lab-issue11-free-space", page.locator(".jp-Cell").first)
     panel.locator('[data-action="cleanup-delete"]').click()
     panel.locator('[data-action="cleanup-confirm"]').click()
@@ -118,12 +138,23 @@ def test_runtime_badge_install_unblocks_download(lab, page, emulator_factory, ar
     expect(gemma.locator(".pmm-blocked")).to_contain_text("runtime")
     note_id = gemma.locator(".pmm-blocked").get_attribute("id")
     expect(download).to_have_attribute("aria-describedby", note_id or "")
+    # Load of a downloaded local model too: disabled, with the same whole reason, not clipped.
+    llama = row(page, ids["Llama 3 8B"])
+    load = llama.locator('button[data-action="load"]')
+    expect(load).to_be_disabled()
+    note = llama.locator(".pmm-blocked")
+    expect(note).to_have_text(re.compile(r"download or load on-device models"))
+    expect(load).to_have_attribute("aria-describedby", note.get_attribute("id") or "")
+    clipped = note.evaluate("n => n.scrollHeight - n.clientHeight")
+    assert clipped <= 0, f"the reason is cut by {clipped}px"
     shoot(page, artifacts, "lab-issue11-runtime-missing", page.locator(".jp-Cell").first)
     badge.locator('button[data-action="runtime"]').click()
     expect(badge).to_contain_text(re.compile(r"Installing"), timeout=10_000)
     expect(badge).to_contain_text(re.compile(r"^Runtime \d"), timeout=20_000)
     expect(download).to_be_enabled(timeout=10_000)
     expect(gemma.locator(".pmm-blocked")).to_have_count(0)
+    expect(load).to_be_enabled()
+    expect(llama.locator(".pmm-blocked")).to_have_count(0)
 
 
 def test_change_by_another_client_shows_within_a_second_with_polling_off(

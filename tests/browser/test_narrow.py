@@ -262,3 +262,41 @@ def test_medium_width_fit_column_without_sideways_scrolling(
     assert any(r["meta"] and "META" in r["meta"] for r in m["rows"]), m["rows"]
     for r in m["rows"]:
         assert r["overflow"] <= 0 and all(r["inside"].values()) and all(r["buttons"]), r
+
+
+def test_narrow_runtime_installing_reason_readable_in_full(
+    page: Page, site: str, artifacts: pathlib.Path
+) -> None:
+    """At 420 px, while the runtime installs, local Download and Load are disabled and the note
+    under each says the whole reason: wrapped, not clipped, inside the row."""
+    m = open_harness(page, site, 420, "&runtime=installing")
+    check_narrow(m, 420)
+    reason = page.evaluate("() => window.harness.model.get('runtime').blocks")
+    assert len(reason) > 80, reason  # the long text: more than two lines at this width
+    notes = page.evaluate(
+        """() => {
+      const box = document.querySelector('#out .pmm-scroll').getBoundingClientRect();
+      return [...document.querySelectorAll('#out tr[data-model-id] .pmm-blocked')]
+        .filter((n) => n.getClientRects().length > 0)
+        .map((n) => {
+          const r = n.getBoundingClientRect();
+          const tr = n.closest('tr').getBoundingClientRect();
+          const btns = [...n.closest('td').querySelectorAll('button[data-action]')]
+            .filter((b) => ['download', 'load'].includes(b.dataset.action));
+          return { text: n.textContent, clipped: n.scrollHeight - n.clientHeight,
+                   lines: Math.round(r.height / parseFloat(getComputedStyle(n).lineHeight)),
+                   inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+                     && r.bottom <= tr.bottom + 0.5,
+                   gated: btns.map((b) => [b.dataset.action, b.disabled,
+                     b.getAttribute('aria-describedby') === n.id]) };
+        });
+    }"""
+    )
+    actions = {a for n in notes for a, _, _ in n["gated"]}
+    assert actions == {"download", "load"}, notes
+    for n in notes:
+        assert n["text"] == reason, n
+        assert n["clipped"] <= 0 and n["inside"], n
+        assert n["lines"] >= 3, n  # wrapped, all of it shown
+        assert all(disabled and described for _, disabled, described in n["gated"]), n
+    page.locator("#out").screenshot(path=str(artifacts / "narrow-420-runtime.png"))
