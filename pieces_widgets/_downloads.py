@@ -72,8 +72,10 @@ class DownloadQueue:
     async def _download(self, record: _Download, model_id: str) -> Any:
         """Socket first, then the download POST (the watcher's `start`), then every frame.
 
-        The POST's answer is the watcher's first REST look (no GET of its own); each frame goes
-        to the handle (its callbacks see every frame) and, newest only, to the next flush.
+        The POST's answer is the watcher's first REST look (no GET of its own), and the
+        snapshot the widget re-reads once the action ends is its last (no reconcile GET after
+        the terminal frame). Each frame goes to the handle (its callbacks see every frame) and,
+        newest only, to the next flush.
         """
         api = await self._mm._api()
         self.watching.add(model_id)
@@ -86,7 +88,12 @@ class DownloadQueue:
             snapshot.set_row(model_id, busy=None)  # Cancel stays usable while it runs
 
         watcher = DownloadWatcher(
-            api, model_id, stall_after=self._mm.stall_after, start=True, on_start=started
+            api,
+            model_id,
+            stall_after=self._mm.stall_after,
+            start=True,
+            on_start=started,
+            reconcile_end=False,
         )
         emit, push = record.handle._emit, self._batch.push_progress
         final = None

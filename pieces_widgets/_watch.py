@@ -54,6 +54,7 @@ class DownloadWatcher:
         poll_interval: float = 0.5,
         start: bool = False,
         on_start: Callable[[Model], None] | None = None,
+        reconcile_end: bool = True,
     ) -> None:
         self.model_id, _ = _wire.segment(model)
         self.api = api
@@ -67,6 +68,9 @@ class DownloadWatcher:
         # Called with the download POST's answer (`start=True` only), before any frame: the
         # caller learns the model's new state without a GET of its own.
         self.on_start = on_start
+        # The GET after the terminal frame (the size, as REST says); a caller that re-reads
+        # the whole catalogue once the download ended (the widget) turns it off.
+        self.reconcile_end = reconcile_end
         # With no frame for this long, ask REST whether the download still runs (a lost
         # terminal frame or an unknown final status must not keep us waiting forever).
         self.idle_check = max(stall_after or 10.0, 1.0)
@@ -123,6 +127,9 @@ class DownloadWatcher:
                 self._last_frame = now = self._active  # when _recv returned
                 progress = tracker.update(frame, now)
                 if progress._terminal:
+                    if not self.reconcile_end:
+                        yield progress
+                        return
                     with contextlib.suppress(PiecesError):  # reconcile; the frame stays the truth
                         tracker.set_total((await api.get_model(model_id)).bytes)
                         progress = tracker.tick()

@@ -280,3 +280,31 @@ def test_frame_decoding_agrees_with_json_loads(message, caplog):
     got = _decode_frame(message, "m")
     assert got == expected or (got is not None and json.dumps(got) == json.dumps(expected))
     assert ("not a JSON object" in caplog.text) is (expected is None)
+
+
+def test_watcher_start_hands_over_the_post_answer_and_can_skip_the_end_get(emulator):
+    """The widget's way: socket, POST (its answer replaces the first GET), frames, no final GET
+    (the widget re-reads the catalogue itself); the frames are the same as with the GETs."""
+    from pieces_widgets._watch import DownloadWatcher
+
+    async def run() -> tuple[list[Model], list[DownloadProgress], str]:
+        async with AsyncPiecesClient(emulator.url, timeout=5.0) as api:
+            mid = next(m.id for m in await api.list_models() if m.state == "available")
+            answers: list[Model] = []
+            items = []
+            watcher = DownloadWatcher(
+                api, mid, start=True, on_start=answers.append, reconcile_end=False
+            )
+            async for p in watcher.stream():
+                assert answers, "the POST answer comes before any frame"
+                items.append(p)
+            return answers, items, mid
+
+    answers, items, mid = asyncio.run(run())
+    assert len(answers) == 1 and answers[0].id == mid and answers[0].downloading
+    assert items[-1].status == "COMPLETED" and items[-1].percentage == 100
+    assert items[-1].bytes_total == answers[0].bytes and not any(p.terminal for p in items[:-1])
+    assert_monotonic(items)
+    order = [r for r in emulator.requests if mid in r[1]]
+    assert order[0][0] == "WS" and order[1] == ("POST", f"/model/{mid}/download")
+    assert ("GET", f"/model/{mid}") not in order  # neither before the frames nor after

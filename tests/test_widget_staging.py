@@ -96,3 +96,34 @@ def test_synced_returns_at_once_when_nothing_is_staged():
     started = time.monotonic()
     asyncio.run_coroutine_threadsafe(batch.synced(), runner.loop).result(10)
     assert time.monotonic() - started < 1.0
+
+
+def test_stage_lazy_builds_only_the_last_value_once():
+    widget = Traits()
+    runner = Runner.for_caller()
+    batch = TraitBatcher(widget, runner, 0.05)
+    built: list[int] = []
+
+    def make(seq: int):
+        def build() -> dict:
+            built.append(seq)
+            return {"seq": seq}
+
+        return build
+
+    batch.stage_lazy("notice", make(0))  # direct mode (the constructor): built at once
+    assert built == [0] and widget.notice == {"seq": 0}
+    batch.direct = False
+
+    async def stagings() -> None:
+        for seq in range(1, 6):  # five stagings before one flush
+            batch.stage_lazy("notice", make(seq))
+        assert built == [0]  # nothing built yet
+        assert batch.get("notice") == {"seq": 5}  # a read builds the newest, once
+        assert batch.get("notice") == {"seq": 5}
+        batch.stage_lazy("notice", make(6))
+        await batch.synced()
+
+    asyncio.run_coroutine_threadsafe(stagings(), runner.loop).result(10)
+    assert built == [0, 5, 6]  # 1-4 were superseded before anyone read them
+    assert widget.notice == {"seq": 6}
