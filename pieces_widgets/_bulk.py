@@ -154,6 +154,9 @@ class Bulk:
 
         async def run(handle: ActionHandle) -> Any:
             if action != "download":
+                reason = self._mm._runtime.refusal(model_id, load=True)
+                if reason:  # refused before anything is unloaded for it
+                    raise ActionError(reason)
                 await self._unload_in_the_way(model_id)
                 return await work(handle)
             self._mm._downloads.before[model_id] = lambda: self._unload_in_the_way(model_id)

@@ -175,7 +175,7 @@ class RuntimeFollower:
         return status
 
     # -- what the runtime gates ------------------------------------------------------------------
-    def _refusal(self, model_id: str | None, *, load: bool) -> str | None:
+    def refusal(self, model_id: str | None, *, load: bool) -> str | None:
         """Why this download / load must not reach the server now (None: let it go)."""
         blocks = self.value.get("blocks")
         model = self._mm._snapshot.find(model_id) if model_id else None
@@ -190,7 +190,7 @@ class RuntimeFollower:
         async def run(handle: ActionHandle) -> Any:
             # No await before `work`: a Cancel right after the click must find the download
             # queued (before the first status read, the server's own refusal says the same).
-            reason = self._refusal(handle.model_id, load=False)
+            reason = self.refusal(handle.model_id, load=False)
             if reason:
                 raise ActionError(reason)
             return await work(handle)
@@ -203,7 +203,7 @@ class RuntimeFollower:
         the load)."""
 
         async def run(handle: ActionHandle) -> Any:
-            reason = self._refusal(handle.model_id, load=True)
+            reason = self.refusal(handle.model_id, load=True)
             if reason:
                 raise ActionError(reason)
             result = await work(handle)

@@ -235,3 +235,18 @@ def test_installing_runtime_blocks_local_loads_too(emulator_factory, managers):
     with pytest.raises(ActionError, match="being installed"):
         mm.load(LLAMA_8B).wait(WAIT)
     assert posts(emu, f"/model/{LLAMA_8B}/load") == 0
+
+
+def test_a_blocked_load_with_unload_first_unloads_nothing(emulator_factory, managers):
+    """The refusal comes before the models in the way are unloaded, not after."""
+    emu = runtime_emulator(emulator_factory, "missing")
+    mm = managers(emu.url)
+    known(mm)
+    phi4 = next(r for r in mm.models if r["name"] == "Phi-4 14B")
+    eventually(lambda: mm.fit(phi4["id"]).status == "unload", what="device figures")
+    in_the_way = [u.id for u in mm.fit(phi4["id"]).unload]
+    assert in_the_way and all(emu.model(i)["loaded"] for i in in_the_way)
+    with pytest.raises(ActionError, match="download or load"):
+        mm.load(phi4["id"], unload_first=True).wait(WAIT)
+    assert all(emu.model(i)["loaded"] for i in in_the_way)
+    assert posts(emu, "/unload") == 0
