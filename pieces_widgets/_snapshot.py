@@ -75,8 +75,10 @@ class Snapshot:
 
     def restage(self) -> None:
         """Re-make the rows (with their fits) and the budget from the current snapshot."""
-        budget = self._mm._fitness.budget(self.models)
-        self._batch.stage("models", model_rows(self.models, budget["usable"]))
+        models = self.models
+        budget = self._mm._fitness.budget(models)
+        # Rows are made at the flush, once, however often a snapshot or model answer lands.
+        self._batch.stage_lazy("models", lambda: model_rows(models, budget["usable"]))
         self._batch.stage("budget", budget)
 
     def set_row(self, model_id: str, **changes: Any) -> None:
