@@ -169,12 +169,12 @@ def form_fields(fields: dict[str, Any], allow_clear: bool = False) -> dict[str, 
                 out[key] = None
             continue
         try:
-            number = kind(float(value))
+            number = float(value)
         except (TypeError, ValueError):
             raise ActionError(f"{key} must be a number, not {value!r}") from None
-        if not math.isfinite(number) or number < 0:
+        if not math.isfinite(number) or number < 0:  # before int(): int(inf) overflows
             raise ActionError(f"{key} must be a positive number")
-        out[key] = number
+        out[key] = kind(number)
     if "cloud" in fields:
         out["cloud"] = bool(fields["cloud"])
     return out

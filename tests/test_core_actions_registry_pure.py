@@ -312,7 +312,14 @@ def test_form_fields_refuses_non_numbers(key, value):
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("parameters", "-1"), ("max_tokens", -5), ("parameters", "inf"), ("parameters", math.nan)],
+    [
+        ("parameters", "-1"),
+        ("max_tokens", -5),
+        ("parameters", "inf"),
+        ("parameters", math.nan),
+        ("max_tokens", "inf"),  # was an OverflowError (int(inf)), not the friendly error
+        ("max_tokens", "-inf"),
+    ],
 )
 def test_form_fields_refuses_negative_or_infinite_numbers(key, value):
     with pytest.raises(ActionError) as err:
