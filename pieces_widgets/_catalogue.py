@@ -140,6 +140,14 @@ class CatalogueFollower:
         reason = (str(exc) or type(exc).__name__).splitlines()[0][:120]
         self._set("polling", f"The change stream is down ({reason}): {self._polling()}.")
 
+    async def reread_model(self, model_id: str) -> bool:
+        """After an action on one model, while changes are pushed: re-read only that model
+        (the stream brings any other change). False: not pushed, read the whole snapshot."""
+        if self.state != "pushed":
+            return False
+        await self._apply(await self._sup.api(), ModelsChange("changed", (model_id,), ()))
+        return True
+
     async def _apply(self, api: Any, change: ModelsChange) -> None:
         """Re-read the changed ids and apply them; drop the deleted ones."""
         snapshot = self._mm._snapshot

@@ -275,9 +275,11 @@ class ModelManager(anywidget.AnyWidget):
         self._snapshot.apply(models, asked)
         return models
 
-    async def _refresh_quietly(self) -> None:
+    async def _refresh_quietly(self, model_id: str | None = None) -> None:
+        """Re-read the server after an action: only `model_id` while changes are pushed."""
         try:
-            await self._refresh()
+            if model_id is None or not await self._connection.catalogue.reread_model(model_id):
+                await self._refresh()
         except PiecesUnavailable as exc:
             self._connection.set_unreachable(exc)
         except PiecesError as exc:
@@ -341,7 +343,7 @@ class ModelManager(anywidget.AnyWidget):
             if outcome == "cancelled":  # a cancelled task must not await: refresh beside it
                 self._runner.spawn(self._refresh_quietly())
             else:
-                await self._refresh_quietly()
+                await self._refresh_quietly(handle.model_id)
         if outcome != "cancelled":
             await self._batch.synced()  # the frontend has the result when the handle completes
 

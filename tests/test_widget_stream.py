@@ -217,3 +217,26 @@ def test_device_information_missing_or_malformed_leaves_the_fit_to_local_figures
             assert mm._device.ram is None and mm._device.warnings  # never a guessed figure
     finally:
         mm.close()
+
+
+def test_an_action_rereads_only_its_model_while_changes_are_pushed(managers, emu):
+    mm = managers(emu.url)
+    pushed(mm)
+    # the constructor's snapshot, then the stream's first frame (the whole catalogue) re-reads
+    eventually(lambda: snapshots(emu) == 2, what="the stream's first re-read")
+    before, model_gets = snapshots(emu), len(emu.requests)
+    mm.load(LLAMA_8B).wait(WAIT)
+    assert row(mm, LLAMA_8B)["state"] == "loaded"  # settled when the handle ends
+    assert snapshots(emu) == before  # no full snapshot: the stream brings any other change
+    after = emu.requests[model_gets:]
+    assert ("GET", f"/model/{LLAMA_8B}") in after
+
+
+def test_an_action_rereads_everything_when_changes_are_not_pushed(managers, emu):
+    emu.faults.http_error("identifiers", status=404, body="Not Found")
+    mm = managers(emu.url)
+    eventually(lambda: mm.server.get("stream") == "polling", what="polling fallback")
+    before = snapshots(emu)
+    mm.load(LLAMA_8B).wait(WAIT)
+    assert row(mm, LLAMA_8B)["state"] == "loaded"
+    assert snapshots(emu) == before + 1
