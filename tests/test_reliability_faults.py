@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import _support
 import httpx
 import pytest
 
@@ -40,6 +41,14 @@ from pieces_widgets.rows import model_rows
 
 WAIT = 20
 
+
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
+
+
+send = _support.send
+
+
 # Rows of the packaged 27-model catalogue, by name.
 AVAILABLE = "Llama 3.2 1B"  # local, not on disk
 AVAILABLE_2 = "Gemma 2 9B"
@@ -56,17 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(0.02)
 
 
 def ids(mm: ModelManager) -> dict[str, str]:
@@ -101,12 +99,6 @@ def click(mm: ModelManager, action: str, model_id: str | None = None, **fields: 
     if fields:
         content["fields"] = fields
     return mm._command(content)
-
-
-def send(mm: ModelManager, **content: Any) -> None:
-    """A raw comm message, exactly as the frontend's `model.send` delivers it."""
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
 
 
 def server_rows(url: str, mm: ModelManager | None = None) -> list[dict[str, Any]]:
@@ -962,6 +954,7 @@ def test_handle_completes_when_the_action_ends_before_attach(emulator_factory, m
 EXIT_SCRIPT = """
 from pieces_widgets import ModelManager
 from pieces_widgets.emulator import Emulator
+
 emu = Emulator(resume_downloads=False).start()
 kept = ModelManager(emu.url, poll_interval=None)          # never closed, as in most scripts
 kept.load(next(r["id"] for r in kept.models if r["name"] == "Llama 3 8B")).wait(10)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
+from typing import Any
 
+import _support
 import pytest
 
 from pieces_widgets import ModelManager
@@ -17,28 +20,19 @@ from pieces_widgets.widget import ActionError
 WAIT = 20
 
 
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
+
+
+send = _support.send
+
+
 def model_id(mm: ModelManager, name: str) -> str:
     return next(row["id"] for row in mm.models if row["name"] == name)
 
 
 def row(mm: ModelManager, mid: str) -> dict:
     return next(r for r in mm.models if r["id"] == mid)
-
-
-def send(mm: ModelManager, **content) -> None:
-    """What a click in the frontend does: a custom comm message."""
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
-
-
-def eventually(check, timeout: float = WAIT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def posts(emu: Emulator, suffix: str) -> int:

@@ -5,8 +5,11 @@ downloads share the queue; commands with `ids` and `unload_first` reach the same
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import CancelledError
+from typing import Any
 
+import _support
 import pytest
 
 from pieces_widgets import ModelManager
@@ -19,20 +22,11 @@ GIB = 1 << 30
 WAIT = 30
 
 
-def eventually(check, timeout: float = WAIT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
 
 
-def send(mm: ModelManager, **content) -> None:
-    """What a click in the frontend does: a custom comm message."""
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
+send = _support.send
 
 
 def ids(mm: ModelManager, *names: str) -> list[str]:

@@ -4,8 +4,10 @@ issue's end-to-end question on a 16 GB machine."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from typing import Any
 
+import _support
 import pandas as pd
 import pytest
 
@@ -14,6 +16,14 @@ from pieces_widgets.emulator import load_catalog
 
 GIB = 1 << 30
 WAIT = 20
+
+
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
+
+
+send = _support.send
+
 SIXTEEN_GIB = {"name": "laptop", "hardware": {"ram": {"memory": 16 * GIB}, "gpus": []}}
 SIZES = {
     "Qwen 2.5 Coder 7B": 4457200640,
@@ -21,21 +31,6 @@ SIZES = {
     "Team Llama 3 8B (fine-tuned)": 4920739840,
     "Llama 3 8B": 4692669824,
 }
-
-
-def eventually(check, timeout: float = WAIT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
-
-
-def send(mm: ModelManager, **content) -> None:
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
 
 
 def scored_catalog() -> list[dict]:

@@ -5,7 +5,10 @@ malformed, refused, or (only on this machine) from this machine."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
+import _support
 import pandas as pd
 import pytest
 
@@ -18,14 +21,8 @@ GIB = 1 << 30
 WAIT = 20
 
 
-def eventually(check, timeout: float = WAIT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
 
 
 def machine(memory: float, gpus: list | None = None) -> dict:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import _support
 import httpx
 import pytest
 
@@ -20,26 +21,19 @@ LLAMA_1B = "65580b93-edc1-55bb-8cf0-e0af0372de10"  # local, not downloaded
 LLAMA_8B = "873ab120-8c86-5f86-9c0b-60ae45f5ad74"  # local, downloaded
 GPT35 = "a85e1883-862a-5bb1-9a37-b5186d8bc0ed"  # cloud
 WAIT = 20
-KEYS = {"state", "version", "percentage", "error", "blocks"}
 
 
 def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+    return _support.eventually(check, timeout, what)
+
+
+send = _support.send
+
+KEYS = {"state", "version", "percentage", "error", "blocks"}
 
 
 def posts(emu: Emulator, suffix: str) -> int:
     return sum(1 for method, path in emu.requests if method == "POST" and path.endswith(suffix))
-
-
-def send(mm: ModelManager, **content: Any) -> None:
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@ catalogue ids only, and a model deleted while selected leaves it."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from typing import Any
 
+import _support
 import pytest
 import traitlets
 
@@ -13,14 +15,8 @@ from pieces_widgets import ModelManager, PiecesClient
 WAIT = 20
 
 
-def eventually(check, timeout: float = WAIT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
+    return _support.eventually(check, timeout, what)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import _support
 import httpx
 import pytest
 
@@ -18,17 +19,13 @@ LLAMA_1B = "65580b93-edc1-55bb-8cf0-e0af0372de10"  # local, not downloaded
 LLAMA_8B = "873ab120-8c86-5f86-9c0b-60ae45f5ad74"  # local, downloaded
 CUSTOM = "3ffcfcf5-1c40-5abc-aabc-aa4856d9d001"
 WAIT = 20
-IDS_WS = ("WS", "/models/stream/identifiers")
 
 
 def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+    return _support.eventually(check, timeout, what)
+
+
+IDS_WS = ("WS", "/models/stream/identifiers")
 
 
 def row(mm: ModelManager, mid: str) -> dict[str, Any] | None:

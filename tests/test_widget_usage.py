@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import _support
 import pytest
 
 from pieces_widgets import ModelManager
@@ -16,22 +17,15 @@ from pieces_widgets.emulator import Emulator
 LLAMA_8B = "873ab120-8c86-5f86-9c0b-60ae45f5ad74"  # local, downloaded
 LLAMA_1B = "65580b93-edc1-55bb-8cf0-e0af0372de10"  # local, not downloaded
 WAIT = 20
-INCREMENT = ("POST", f"/model/{LLAMA_8B}/scores/increment")
 
 
 def eventually(check: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout} s")
+    return _support.eventually(check, timeout, what)
 
 
-def send(mm: ModelManager, **content: Any) -> None:
-    msg = {"content": {"data": {"method": "custom", "content": {"type": "action", **content}}}}
-    mm._handle_msg({**msg, "buffers": []})
+send = _support.send
+
+INCREMENT = ("POST", f"/model/{LLAMA_8B}/scores/increment")
 
 
 def reuse(emu: Emulator, model_id: str) -> int:
